@@ -1,0 +1,1 @@
+"""Loading, validating, profiling and synthesising demand and episode data."""

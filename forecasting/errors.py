@@ -1,0 +1,98 @@
+"""Exception and warning types raised by the library.
+
+The library raises these; only the CLI turns them into exit codes and one-line messages.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class ForecastingError(Exception):
+    """Base class of every error the library raises on purpose."""
+
+
+class DataError(ForecastingError, ValueError):
+    """Input data the user must fix: names the file, the row or column, and the fix.
+
+    Args:
+        message: What is wrong, in plain words.
+        path: The file the data came from, if any.
+        row: 1-based data row (the header is not counted), if one row is at fault.
+        column: The column at fault, if any.
+        fix: What the user should do about it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | Path | None = None,
+        row: int | None = None,
+        column: str | None = None,
+        fix: str | None = None,
+    ) -> None:
+        self.message = message
+        self.path = None if path is None else str(path)
+        self.row = row
+        self.column = column
+        self.fix = fix
+        super().__init__(self.one_line())
+
+    def one_line(self) -> str:
+        """Return the error as one readable line: where, what, and the fix."""
+        where = []
+        if self.path:
+            where.append(self.path)
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column '{self.column}'")
+        text = (": ".join([", ".join(where), self.message]) if where else self.message).rstrip(".")
+        if self.fix:
+            text += f". Fix: {self.fix.rstrip('.')}"
+        return text + "."
+
+
+class DataFileError(DataError):
+    """The file is missing, unreadable, empty or not in a supported format/encoding."""
+
+
+class SchemaError(DataError):
+    """A required column is missing or a column has the wrong type."""
+
+
+class DataValueError(DataError):
+    """A value is invalid: unparseable date, negative/absurd count, duplicate key, future date."""
+
+
+class MissingDatesError(DataError):
+    """Dates are missing for a site and the caller chose to refuse gaps."""
+
+
+class InsufficientHistoryError(DataError):
+    """A site has too little history for the requested horizon."""
+
+
+class ConfigError(ForecastingError, ValueError):
+    """A configuration file is missing, malformed or has an invalid key (named in the message)."""
+
+
+class NotFittedError(ForecastingError, RuntimeError):
+    """A model was asked to predict before it was fitted."""
+
+
+class ForecastingWarning(UserWarning):
+    """Base class of warnings users can act on."""
+
+
+class MissingDatesWarning(ForecastingWarning):
+    """Some site has gaps in its dates; they were filled (see the message for the policy)."""
+
+
+class ShortHistoryWarning(ForecastingWarning):
+    """A site has enough history to forecast, but too little to learn annual seasonality."""
+
+
+class IgnoredColumnsWarning(ForecastingWarning):
+    """Columns in the input were not used (non-numeric and not mapped)."""
