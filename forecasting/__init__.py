@@ -1,0 +1,37 @@
+"""forecasting: ED demand peaks, 30-day readmission risk and escalation warnings.
+
+Importing the package is cheap; the analysts' API is loaded on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "load_demand": "forecasting.data.load",
+    "to_demand_frame": "forecasting.data.load",
+    "read_table": "forecasting.data.load",
+    "ColumnMapping": "forecasting.data.schema",
+    "synth_demand": "forecasting.data.synth",
+    "profile_series": "forecasting.data.profile",
+    "profile_frame": "forecasting.data.profile",
+    "summarise_demand": "forecasting.data.check",
+    "check_demand_file": "forecasting.data.check",
+    "load_config": "forecasting.config",
+    "Config": "forecasting.config",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'forecasting' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

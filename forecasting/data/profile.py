@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MIN_DAYS_FOR_SEASONAL = 365
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -21,8 +22,9 @@ class SeriesProfile:
     Attributes:
         weekly_ratio: Busiest weekday's mean over the quietest's (detrended).
         busiest_weekday: Name of the busiest weekday.
-        seasonal_ratio: Highest calendar month's mean over the lowest (detrended by year).
-        peak_month: Name of the highest month.
+        seasonal_ratio: Highest calendar month's mean over the lowest (detrended by year);
+            NaN with less than a year of data.
+        peak_month: Name of the highest month ("" with less than a year of data).
         surge_rate: Share of days more than ``surge_excess`` above the local weekday baseline.
         cv: Coefficient of variation of the daily values.
     """
@@ -98,7 +100,7 @@ def profile_series(dates: pd.Series, values: pd.Series, surge_excess: float = 0.
     """
     s = _daily(dates, values)
     wr, wd = weekly_ratio(s)
-    sr, pm = seasonal_ratio(s)
+    sr, pm = seasonal_ratio(s) if len(s) >= MIN_DAYS_FOR_SEASONAL else (float("nan"), "")
     return SeriesProfile(
         weekly_ratio=wr,
         busiest_weekday=wd,

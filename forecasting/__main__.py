@@ -1,0 +1,5 @@
+"""Run the CLI with ``python -m forecasting``."""
+
+from forecasting.cli import main
+
+main()

@@ -1,0 +1,46 @@
+"""The ``forecasting`` command line: thin, it parses, calls the library and renders.
+
+Heavy libraries (pandas, lightgbm, mlflow, statsmodels) are imported inside commands so that
+``forecasting --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from forecasting import __version__
+from forecasting.cli import data as data_cli
+from forecasting.cli.demo import demo
+
+app = typer.Typer(
+    name="forecasting",
+    help="ED demand peaks, 30-day readmission risk and escalation warnings that protect planned care.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+app.add_typer(data_cli.app, name="data")
+app.command("demo")(demo)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"forecasting {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """ED demand peaks, 30-day readmission risk and escalation warnings that protect planned care."""
+
+
+def main() -> None:
+    """Entry point of the ``forecasting`` script."""
+    app()

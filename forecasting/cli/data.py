@@ -1,0 +1,158 @@
+"""``forecasting data``: synthesise and check demand data."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from forecasting.cli.common import cli_command, console, parse_date, parse_pairs
+
+app = typer.Typer(help="Synthesise and check demand data.", no_args_is_help=True)
+
+
+class GapPolicy(str, Enum):
+    """What to do with missing dates."""
+
+    fill = "fill"
+    refuse = "refuse"
+
+
+class ReportFormat(str, Enum):
+    """Output format of a report."""
+
+    table = "table"
+    json = "json"
+
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help="YAML config (default: embedded defaults).")
+]
+SiteColOpt = Annotated[
+    str | None, typer.Option("--site-col", help="Column with the site id (absent: one site).")
+]
+DateColOpt = Annotated[str | None, typer.Option("--date-col", help="Column with the day.")]
+TargetColOpt = Annotated[
+    str | None, typer.Option("--target-col", help="Column with daily attendances.")
+]
+ExtraColOpt = Annotated[
+    list[str] | None,
+    typer.Option("--col", help="Map another column: NAME=COLUMN, e.g. temperature=mean_temp."),
+]
+SiteNameOpt = Annotated[
+    str | None, typer.Option("--site-name", help="Name of the site when the file is one series.")
+]
+
+
+def build_load_options(
+    config: Path | None,
+    site_col: str | None,
+    date_col: str | None,
+    target_col: str | None,
+    extra_cols: list[str] | None,
+    site_name: str | None,
+) -> tuple[dict[str, object], int, str]:
+    """Combine config and command-line options into ``load_demand`` keyword arguments.
+
+    Returns:
+        The keyword arguments, the config's horizon and the config's gap policy.
+    """
+    from forecasting.config import load_config
+    from forecasting.data.schema import ColumnMapping
+
+    cfg = load_config(config)
+    cols = cfg.columns
+    mapping = ColumnMapping(
+        site_id=None if site_name else (site_col or cols.site_id),
+        date=date_col or cols.date,
+        attendances=target_col or cols.attendances,
+        extra={**cols.extra, **parse_pairs(extra_cols, "--col")},
+    )
+    return {"mapping": mapping, "default_site": site_name}, cfg.horizon, cfg.gap_policy
+
+
+@app.command("synth")
+@cli_command
+def synth(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write into.")],
+    sites: Annotated[int, typer.Option("--sites", min=1, max=500, help="Number of sites.")] = 4,
+    years: Annotated[float, typer.Option("--years", min=0.5, max=30, help="Years of history.")] = 3,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same data).")] = 0,
+    end: Annotated[
+        str | None, typer.Option("--end", help="Last day (YYYY-MM-DD; default yesterday).")
+    ] = None,
+) -> None:
+    """Write realistic synthetic data: demand.csv, episodes.csv and sites.yaml."""
+    from forecasting.data.export import write_synth
+    from forecasting.data.synth import synth_demand
+
+    last = parse_date(end, "--end") or date.today() - timedelta(days=1)
+    with console.status(f"Synthesising {sites} site(s) × {years:g} year(s)…"):
+        data = synth_demand(n_sites=sites, years=years, end=last, seed=seed)
+        paths = write_synth(data, out)
+    d = data.demand
+    console.print(
+        f"Wrote {len(d):,} demand rows ({d['site_id'].nunique()} sites, "
+        f"{d['date'].min():%Y-%m-%d} to {d['date'].max():%Y-%m-%d}) and "
+        f"{len(data.episodes):,} episodes:"
+    )
+    for kind, path in paths.items():
+        console.print(f"  {kind:<9} {path}")
+
+
+@app.command("check")
+@cli_command
+def check(
+    file: Annotated[Path, typer.Argument(help="CSV or Parquet demand file.")],
+    site_col: SiteColOpt = None,
+    date_col: DateColOpt = None,
+    target_col: TargetColOpt = None,
+    extra_cols: ExtraColOpt = None,
+    site_name: SiteNameOpt = None,
+    horizon: Annotated[
+        int | None, typer.Option("--horizon", min=1, help="Horizon to check history for.")
+    ] = None,
+    gaps: Annotated[
+        GapPolicy | None, typer.Option("--gaps", help="Missing dates: fill or refuse.")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Treat this day as today (YYYY-MM-DD).")
+    ] = None,
+    config: ConfigOpt = None,
+    fmt: Annotated[ReportFormat, typer.Option("--format", help="table or json.")] = (
+        ReportFormat.table
+    ),
+) -> None:
+    """Validate a demand file and print a short report: sites, dates, gaps, shape, problems."""
+    from forecasting.data.check import check_demand_file
+
+    kwargs, cfg_horizon, cfg_gaps = build_load_options(
+        config, site_col, date_col, target_col, extra_cols, site_name
+    )
+    _, report = check_demand_file(
+        file,
+        horizon=horizon or cfg_horizon,
+        gap_policy=(gaps.value if gaps else cfg_gaps),
+        as_of=parse_date(as_of, "--as-of"),
+        **kwargs,  # type: ignore[arg-type]
+    )
+    if fmt is ReportFormat.json:
+        typer.echo(json.dumps(report.as_dict(), indent=2, default=str))
+        return
+    from forecasting.cli.render import report_table
+
+    console.print(report_table(report))
+    if report.columns:
+        console.print("Other columns: " + ", ".join(report.columns))
+    if report.problems:
+        console.print(f"[yellow]{len(report.problems)} problem(s):[/]")
+        for p in report.problems:
+            console.print(f"  - {p}", soft_wrap=True)
+    else:
+        console.print("[green]No problems found.[/]")
+
+

@@ -1,0 +1,201 @@
+"""Configuration: the one module that reads config files.
+
+The embedded defaults are the defaults of :class:`Config`; ``configs/default.yaml`` spells them out
+(a test keeps the two equal). Errors name the file and the key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from forecasting.errors import ConfigError
+
+WEEKDAY_COUNT = 7
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ColumnsConfig(_Strict):
+    """How input columns map to the DemandFrame contract (``site_id: null`` = one site)."""
+
+    site_id: str | None = "site_id"
+    date: str = "date"
+    attendances: str = "attendances"
+    extra: dict[str, str] = Field(default_factory=dict)
+
+
+class HolidaysConfig(_Strict):
+    """Which public holidays apply (``holidays`` package country and subdivision codes)."""
+
+    country: str = "GB"
+    subdiv: str | None = "ENG"
+
+
+class SiteSettings(_Strict):
+    """Capacity and flow settings of one site; unset values fall back to ``site_defaults``."""
+
+    name: str | None = None
+    beds: int | None = Field(default=None, gt=0)
+    admission_rate: float | None = Field(default=None, gt=0, le=1)
+    mean_los_emergency: float | None = Field(default=None, gt=0, le=60)
+    mean_los_elective: float | None = Field(default=None, gt=0, le=60)
+    electives_by_weekday: tuple[int, ...] | None = None
+    surge_threshold: float | None = Field(default=None, gt=0)
+
+    @field_validator("electives_by_weekday")
+    @classmethod
+    def _seven_days(cls, v: tuple[int, ...] | None) -> tuple[int, ...] | None:
+        if v is not None and (len(v) != WEEKDAY_COUNT or min(v) < 0):
+            raise ValueError("needs 7 non-negative counts, Monday to Sunday")
+        return v
+
+
+class SiteDefaults(SiteSettings):
+    """Settings used for any site not configured (or not fully configured) in ``sites``."""
+
+    admission_rate: float | None = Field(default=0.25, gt=0, le=1)
+    mean_los_emergency: float | None = Field(default=5.5, gt=0, le=60)
+    mean_los_elective: float | None = Field(default=3.0, gt=0, le=60)
+
+
+class ThresholdsConfig(_Strict):
+    """Surge and occupancy thresholds behind the escalation levels (placeholders until tuned)."""
+
+    surge_quantiles: tuple[float, ...] = (0.9, 0.975)
+    surge_lookback_days: int = Field(default=365, ge=28)
+    occupancy_comfort: float = Field(default=0.85, gt=0, le=1.5)
+    occupancy_ceiling: float = Field(default=0.92, gt=0, le=1.5)
+    alert_probability: float = Field(default=0.5, gt=0, lt=1)
+
+    @field_validator("surge_quantiles")
+    @classmethod
+    def _quantiles(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        if not v or any(not 0 < q < 1 for q in v):
+            raise ValueError("each quantile must be strictly between 0 and 1")
+        return tuple(sorted(v))
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ThresholdsConfig:
+        if self.occupancy_comfort >= self.occupancy_ceiling:
+            raise ValueError("occupancy_comfort must be below occupancy_ceiling")
+        return self
+
+
+class MlflowConfig(_Strict):
+    """Where runs and models go; ``tracking_uri: null`` = ``sqlite:///mlflow.db`` in the cwd."""
+
+    tracking_uri: str | None = None
+    experiment: str = "forecasting"
+    model_name: str = "ed-demand"
+    readmission_model_name: str = "readmission-30d"
+
+
+class Config(_Strict):
+    """The whole configuration."""
+
+    horizon: int = Field(default=7, ge=1, le=90)
+    gap_policy: Literal["fill", "refuse"] = "fill"
+    columns: ColumnsConfig = Field(default_factory=ColumnsConfig)
+    holidays: HolidaysConfig = Field(default_factory=HolidaysConfig)
+    site_defaults: SiteDefaults = Field(default_factory=SiteDefaults)
+    sites: dict[str, SiteSettings] = Field(default_factory=dict)
+    thresholds: ThresholdsConfig = Field(default_factory=ThresholdsConfig)
+    mlflow: MlflowConfig = Field(default_factory=MlflowConfig)
+
+    def site(self, site_id: str) -> SiteSettings:
+        """Return a site's settings with unset values filled from ``site_defaults``."""
+        own = self.sites.get(site_id, SiteSettings()).model_dump(exclude_none=True)
+        merged = {**self.site_defaults.model_dump(exclude_none=True), **own}
+        return SiteSettings(**merged)
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    if err["type"] == "extra_forbidden":
+        return f"key '{key}': unknown key (check the spelling; see configs/default.yaml)"
+    msg = err["msg"].removeprefix("Value error, ")
+    got = err.get("input")
+    shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+    more = len(exc.errors()) - 1
+    tail = f"; {more} more problem{'s' if more > 1 else ''}" if more else ""
+    return f"key '{key}': {msg}{shown}{tail}"
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    import yaml
+
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found. Fix: check the path.")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text. Fix: re-save it as UTF-8.") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}: not valid YAML{line}. Fix: correct the syntax.") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys at the top level.")
+    return data
+
+
+def config_from_dict(data: dict[str, Any], source: str = "<config>") -> Config:
+    """Validate a config mapping.
+
+    Args:
+        data: The mapping (e.g. parsed YAML).
+        source: Name used in error messages.
+
+    Raises:
+        ConfigError: Naming the source and the first invalid key.
+    """
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: {_first_error(exc)}.") from exc
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Load and validate a YAML config; ``None`` gives the embedded defaults.
+
+    Raises:
+        ConfigError: If the file is missing, not YAML, or a key is unknown or invalid.
+    """
+    if path is None:
+        return Config()
+    p = Path(path)
+    return config_from_dict(_read_yaml(p), str(p))
+
+
+def load_sites(path: str | Path) -> dict[str, SiteSettings]:
+    """Load a ``sites.yaml`` (a mapping under ``sites:``) as written by ``data synth``.
+
+    Raises:
+        ConfigError: If the file is missing or a site's settings are invalid.
+    """
+    p = Path(path)
+    data = _read_yaml(p)
+    unknown = set(data) - {"sites"}
+    if unknown:
+        raise ConfigError(f"{p}: key '{sorted(unknown)[0]}': unknown key (expected only 'sites').")
+    return config_from_dict({"sites": data.get("sites") or {}}, str(p)).sites
+
+
+def sites_yaml(sites: dict[str, SiteSettings]) -> str:
+    """Render site settings as YAML text that :func:`load_sites` reads back."""
+    import yaml
+
+    body = {
+        sid: {k: list(v) if isinstance(v, tuple) else v for k, v in s.model_dump().items()}
+        for sid, s in sites.items()
+    }
+    header = "# Site settings (capacity and flow). Loaded by --sites; keys as in configs/default.yaml.\n"
+    return header + yaml.safe_dump({"sites": body}, sort_keys=False)
