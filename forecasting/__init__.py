@@ -16,6 +16,7 @@ _LAZY = {
     "read_table": "forecasting.data.load",
     "ColumnMapping": "forecasting.data.schema",
     "synth_demand": "forecasting.data.synth",
+    "write_synth": "forecasting.data.export",
     "profile_series": "forecasting.data.profile",
     "profile_frame": "forecasting.data.profile",
     "summarise_demand": "forecasting.data.check",
