@@ -1,0 +1,1 @@
+"""Rolling-origin backtests and forecast metrics."""
