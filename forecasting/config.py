@@ -197,5 +197,7 @@ def sites_yaml(sites: dict[str, SiteSettings]) -> str:
         sid: {k: list(v) if isinstance(v, tuple) else v for k, v in s.model_dump().items()}
         for sid, s in sites.items()
     }
-    header = "# Site settings (capacity and flow). Loaded by --sites; keys as in configs/default.yaml.\n"
+    header = (
+        "# Site settings (capacity and flow). Loaded by --sites; keys as in configs/default.yaml.\n"
+    )
     return header + yaml.safe_dump({"sites": body}, sort_keys=False)

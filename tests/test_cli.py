@@ -30,7 +30,19 @@ def _good_csv(path: Path, n: int = 120, sites: tuple[str, ...] = ("a", "b")) -> 
 def synth_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("synth")
     result = runner.invoke(
-        app, ["data", "synth", "--sites", "2", "--years", "1", "--out", str(out), "--end", "2024-06-30"]
+        app,
+        [
+            "data",
+            "synth",
+            "--sites",
+            "2",
+            "--years",
+            "2.1",
+            "--out",
+            str(out),
+            "--end",
+            "2024-06-30",
+        ],
     )
     assert result.exit_code == 0, result.output
     return out
@@ -50,7 +62,15 @@ def test_version_when_called_prints_version():
 
 def test_data_synth_when_run_writes_contract_files(synth_dir):
     demand = pd.read_csv(synth_dir / "demand.csv")
-    for col in ("site_id", "date", "attendances", "admissions", "beds", "electives_planned", "temperature"):
+    for col in (
+        "site_id",
+        "date",
+        "attendances",
+        "admissions",
+        "beds",
+        "electives_planned",
+        "temperature",
+    ):
         assert col in demand.columns
     assert demand["site_id"].nunique() == 2
     assert demand["date"].max() == "2024-06-30"
@@ -63,7 +83,9 @@ def test_data_synth_when_run_writes_contract_files(synth_dir):
 
 
 def test_data_check_when_file_is_good_reports_sites(synth_dir):
-    result = runner.invoke(app, ["data", "check", str(synth_dir / "demand.csv"), "--as-of", "2024-07-01"])
+    result = runner.invoke(
+        app, ["data", "check", str(synth_dir / "demand.csv"), "--as-of", "2024-07-01"]
+    )
     assert result.exit_code == 0, result.output
     assert "2 site(s)" in result.stdout
     assert "No problems found." in result.stdout
@@ -71,7 +93,16 @@ def test_data_check_when_file_is_good_reports_sites(synth_dir):
 
 def test_data_check_when_json_format_gives_parseable_report(synth_dir):
     result = runner.invoke(
-        app, ["data", "check", str(synth_dir / "demand.csv"), "--format", "json", "--as-of", "2024-07-01"]
+        app,
+        [
+            "data",
+            "check",
+            str(synth_dir / "demand.csv"),
+            "--format",
+            "json",
+            "--as-of",
+            "2024-07-01",
+        ],
     )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
@@ -82,10 +113,23 @@ def test_data_check_when_json_format_gives_parseable_report(synth_dir):
 
 def test_data_check_when_single_series_maps_columns(tmp_path):
     p = tmp_path / "bern_like.csv"
-    p.write_text("date,hosp_counts,mean_temp\n" + "\n".join(f"{d},{100 + i % 7}.0,{i % 20}.5" for i, d in enumerate(_days(100))))
+    p.write_text(
+        "date,hosp_counts,mean_temp\n"
+        + "\n".join(f"{d},{100 + i % 7}.0,{i % 20}.5" for i, d in enumerate(_days(100)))
+    )
     result = runner.invoke(
         app,
-        ["data", "check", str(p), "--target-col", "hosp_counts", "--col", "temperature=mean_temp", "--site-name", "bern"],
+        [
+            "data",
+            "check",
+            str(p),
+            "--target-col",
+            "hosp_counts",
+            "--col",
+            "temperature=mean_temp",
+            "--site-name",
+            "bern",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "bern" in result.stdout
@@ -98,8 +142,8 @@ def test_data_check_when_gaps_filled_reports_problem(tmp_path):
     p.write_text("\n".join(lines[:50] + lines[53:]) + "\n")  # drop 3 days
     result = runner.invoke(app, ["data", "check", str(p)])
     assert result.exit_code == 0, result.output
-    assert "1 problem(s)" in result.stdout
-    assert "3" in result.stdout
+    assert "2 problem(s)" in result.stdout  # the gap, and less than 2 years of history
+    assert "missing 3 days" in result.stdout
 
 
 def _broken_cases(tmp: Path) -> dict[str, tuple[list[str], str]]:
@@ -127,7 +171,7 @@ def _broken_cases(tmp: Path) -> dict[str, tuple[list[str], str]]:
         return p
 
     cases["bad date"] = ([str(edit("baddate.csv", 5, "a,2023-02-30,100"))], "2023-02-30")
-    cases["duplicate"] = ([str(edit("dup.csv", 5, "a,2023-01-02,100"))], "duplicate")
+    cases["duplicate"] = ([str(edit("dup.csv", 5, "a,2023-01-02,100"))], "rows 1 and 5")
     cases["negative"] = ([str(edit("neg.csv", 7, "a,2023-01-08,-4"))], "-4")
     cases["non-numeric"] = ([str(edit("text.csv", 7, "a,2023-01-08,lots"))], "lots")
     cases["absurd"] = ([str(edit("absurd.csv", 7, "a,2023-01-08,9999999"))], "9999999")
@@ -148,8 +192,20 @@ def _broken_cases(tmp: Path) -> dict[str, tuple[list[str], str]]:
 
 
 CASE_NAMES = [
-    "missing file", "empty file", "not utf-8", "missing column", "bad date", "duplicate", "negative",
-    "non-numeric", "absurd", "future", "short history", "gaps refused", "bad config", "bad --col",
+    "missing file",
+    "empty file",
+    "not utf-8",
+    "missing column",
+    "bad date",
+    "duplicate",
+    "negative",
+    "non-numeric",
+    "absurd",
+    "future",
+    "short history",
+    "gaps refused",
+    "bad config",
+    "bad --col",
 ]
 
 
@@ -168,7 +224,12 @@ def test_data_check_when_input_broken_exits_2_with_one_line(tmp_path, case):
 def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "200"}
     return subprocess.run(
-        [sys.executable, "-m", "forecasting", *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=300
+        [sys.executable, "-m", "forecasting", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
 
 

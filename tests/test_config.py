@@ -39,7 +39,9 @@ def test_config_error_when_key_unknown_names_file_and_key(tmp_path):
 def test_config_error_when_value_out_of_range_shows_value(tmp_path):
     p = tmp_path / "c.yaml"
     p.write_text("horizon: 0\n")
-    with pytest.raises(ConfigError, match=r"key 'horizon': Input should be greater than or equal to 1 \(got 0\)"):
+    with pytest.raises(
+        ConfigError, match=r"key 'horizon': Input should be greater than or equal to 1 \(got 0\)"
+    ):
         load_config(p)
 
 

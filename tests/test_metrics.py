@@ -41,7 +41,7 @@ def test_mase_when_history_is_weekly_uses_lag7_scale():
 def test_pinball_when_hand_computed_matches():
     # y=10; quantiles 0.1 -> 8 (under: 0.1*2=0.2), 0.9 -> 9 (under: 0.9*1=0.9)
     assert pinball([10.0], [[8.0, 9.0]], levels=[0.1, 0.9]) == pytest.approx((0.2 + 0.9) / 2)
-    # y=5 over both: 0.9*(8-5)=2.7? no: (tau-1)*diff with diff=-3 -> 0.9*3=2.7 for 0.1; 0.1*4 for 0.9
+    # y=5 below both: (1 - 0.1) * 3 = 2.7 and (1 - 0.9) * 4 = 0.4
     assert pinball([5.0], [[8.0, 9.0]], levels=[0.1, 0.9]) == pytest.approx((2.7 + 0.4) / 2)
 
 

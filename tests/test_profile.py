@@ -2,7 +2,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecasting.data.profile import profile_frame, profile_series, surge_rate, weekday_baseline_ratio
+from forecasting.data.profile import (
+    profile_frame,
+    profile_series,
+    surge_rate,
+    weekday_baseline_ratio,
+)
 
 
 def _weekly(n_days: int = 730, monday: float = 120.0, other: float = 100.0) -> pd.Series:
@@ -45,7 +50,10 @@ def test_profile_when_less_than_a_year_has_no_seasonal_ratio():
 def test_profile_frame_when_two_sites_gives_one_row_each():
     s = _weekly()
     frame = pd.concat(
-        [pd.DataFrame({"site_id": k, "date": s.index, "attendances": s.values * m}) for k, m in (("b", 1), ("a", 2))]
+        [
+            pd.DataFrame({"site_id": k, "date": s.index, "attendances": s.values * m})
+            for k, m in (("b", 1), ("a", 2))
+        ]
     )
     out = profile_frame(frame)
     assert list(out["site_id"]) == ["a", "b"]

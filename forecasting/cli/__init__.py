@@ -16,7 +16,10 @@ from forecasting.cli.demo import demo
 
 app = typer.Typer(
     name="forecasting",
-    help="ED demand peaks, 30-day readmission risk and escalation warnings that protect planned care.",
+    help=(
+        "ED demand peaks, 30-day readmission risk and escalation warnings "
+        "that protect planned care."
+    ),
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     add_completion=False,
@@ -38,7 +41,7 @@ def _root(
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
 ) -> None:
-    """ED demand peaks, 30-day readmission risk and escalation warnings that protect planned care."""
+    """ED demand peaks, 30-day readmission risk and escalation warnings for planned care."""
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -15,14 +15,14 @@ from forecasting.cli.common import cli_command, console, parse_date, parse_pairs
 app = typer.Typer(help="Synthesise and check demand data.", no_args_is_help=True)
 
 
-class GapPolicy(str, Enum):
+class GapPolicy(StrEnum):
     """What to do with missing dates."""
 
     fill = "fill"
     refuse = "refuse"
 
 
-class ReportFormat(str, Enum):
+class ReportFormat(StrEnum):
     """Output format of a report."""
 
     table = "table"
@@ -154,5 +154,3 @@ def check(
             console.print(f"  - {p}", soft_wrap=True)
     else:
         console.print("[green]No problems found.[/]")
-
-

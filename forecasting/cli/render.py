@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from rich import box
 from rich.table import Table
 
 if TYPE_CHECKING:
@@ -21,37 +22,29 @@ def report_table(report: DataReport) -> Table:
         f"{report.source}: {report.n_sites} site(s), {report.n_rows:,} rows, "
         f"{report.start:%Y-%m-%d} to {report.end:%Y-%m-%d}"
     )
-    t = Table(title=title, title_justify="left")
-    for col, justify in [
-        ("site", "left"),
-        ("from", "left"),
-        ("to", "left"),
-        ("days", "right"),
-        ("filled", "right"),
-        ("mean/day", "right"),
-        ("min", "right"),
-        ("max", "right"),
-        ("busiest", "left"),
-        ("weekly ratio", "right"),
-        ("peak month", "left"),
-        ("seasonal ratio", "right"),
-        ("surge days", "right"),
-    ]:
-        t.add_column(col, justify=justify)  # type: ignore[arg-type]
+    t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+    t.add_column("site", no_wrap=True)
+    t.add_column("first day", no_wrap=True)
+    t.add_column("days", justify="right")
+    t.add_column("filled", justify="right")
+    t.add_column("mean", justify="right")
+    t.add_column("busiest day", no_wrap=True)
+    t.add_column("peak month", no_wrap=True)
+    t.add_column("surges", justify="right", no_wrap=True, min_width=6)
     for r in report.sites.itertuples(index=False):
+        peak = f"{r.peak_month} ×{r.seasonal_ratio:.2f}" if r.peak_month else "–"
         t.add_row(
             str(r.site_id),
             f"{r.start:%Y-%m-%d}",
-            f"{r.end:%Y-%m-%d}",
             f"{r.days:,}",
             f"{r.filled_days:,}",
             _num(r.mean, ".1f"),
-            _num(r.min, ".0f"),
-            _num(r.max, ".0f"),
-            r.busiest_weekday,
-            _num(r.weekly_ratio, ".3f"),
-            r.peak_month or "–",
-            _num(r.seasonal_ratio, ".3f"),
+            f"{r.busiest_weekday} ×{r.weekly_ratio:.2f}",
+            peak,
             _num(100 * r.surge_rate, ".1f") + "%",
         )
+    t.caption = (
+        "busiest day / peak month: ratio to the quietest weekday / month; "
+        "surges: days >20% above the local weekday baseline"
+    )
     return t

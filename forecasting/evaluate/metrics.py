@@ -142,7 +142,13 @@ def alert_scores(p: Array, outcome: Array, cutoff: float = 0.5) -> dict[str, flo
         f1 = 0.0
     else:
         f1 = 2 * precision * recall / (precision + recall)
-    return {"precision": precision, "recall": recall, "f1": f1, "alerts": tp + fp, "false_alarms": fp}
+    return {
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "alerts": tp + fp,
+        "false_alarms": fp,
+    }
 
 
 def false_alarms_per_30_days(p: Array, outcome: Array, n_days: float, cutoff: float = 0.5) -> float:

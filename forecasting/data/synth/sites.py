@@ -116,7 +116,7 @@ def _profile(index: int, seed: int) -> SiteProfile:
     week = np.asarray(_ELECTIVE_WEEK) * rng.uniform(0.9, 1.1, size=7)
     electives = tuple(int(v) for v in np.rint(weekday_electives * week))
     occupied = mean_att * admission_rate * los_em + float(np.mean(electives)) * los_el
-    beds = int(round(occupied / _TARGET_OCCUPANCY * rng.uniform(0.97, 1.03)))
+    beds = round(float(occupied / _TARGET_OCCUPANCY * rng.uniform(0.97, 1.03)))
     return SiteProfile(
         site_id=code,
         name=site_name(index),

@@ -1,0 +1,265 @@
+"""Check a raw demand table and turn it into a DemandFrame; apply the gap policy.
+
+``to_demand_frame`` accepts a table read from a file (every column a string, as
+:func:`forecasting.data.load.read_table` returns it) or an already-typed frame (from the
+synthetic generator or a notebook). Every problem raises an error from :mod:`forecasting.errors`
+that names the file, the 1-based data row (the header is not counted) and/or the column, and a
+fix; its message is one line.
+
+Rules:
+
+* Columns are renamed through a :class:`~forecasting.data.schema.ColumnMapping`. A missing
+  date or target column, or an explicitly named site column that is absent, is a
+  :class:`~forecasting.errors.SchemaError`.
+* One site per file: if ``mapping.site_id`` is ``None``, or it is the default ``site_id`` and the
+  file has no such column, the whole file is one site, named ``default_site``, else the file's
+  stem, else ``"site"``.
+* Dates are ISO days (``YYYY-MM-DD``) or ISO timestamps at midnight; a time of day means the data
+  is hourly and must be aggregated first.
+* ``attendances`` must be present on every row; it and the optional counts (``admissions``,
+  ``beds``, ``electives_planned``; these may be empty) must be finite, non-negative numbers no
+  larger than ``max_count``. Fractional values (``105.0``, ``12.5``) are accepted: counts are
+  stored as ``float64`` so that they can hold ``NaN``.
+* Other columns that are numeric are kept as exogenous ``float64`` columns (``mapping.extra``
+  renames them, e.g. ``{"temperature": "mean_temp"}``); other columns are dropped with an
+  :class:`~forecasting.errors.IgnoredColumnsWarning`.
+* One row per site and day: repeated (site, date) pairs are an error.
+* Nothing observed after ``as_of`` (default today): a row dated after it with a target value is
+  an error; a row dated after it with an empty target (e.g. a temperature forecast) is dropped.
+* Gaps between a site's first and last day: ``gap_policy="refuse"`` raises
+  :class:`~forecasting.errors.MissingDatesError`; ``"fill"`` inserts the days, imputes
+  ``attendances`` from the same weekday (see :func:`fill_gaps`) and warns with
+  :class:`~forecasting.errors.MissingDatesWarning`.
+* History: each site needs ``min_history`` days (default ``max(56, 4 * horizon)``), else
+  :class:`~forecasting.errors.InsufficientHistoryError`; under two years earns a
+  :class:`~forecasting.errors.ShortHistoryWarning` (annual seasonality cannot be learnt).
+
+The result has ``site_id`` (str), ``date`` (``datetime64[ns]``), ``attendances`` (``float64``),
+the optional count columns present, the exogenous columns and ``imputed`` (bool), sorted by site
+and date with a fresh index.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from forecasting.data.columns import ROW_INDEX_NAME, _resolve_columns, _row_numbers, _site_name
+from forecasting.data.gaps import (
+    ANNUAL_HISTORY_DAYS,
+    _check_duplicates,
+    _check_history,
+    _drop_future,
+    _gap_summary,
+    _history_days,
+    fill_gaps,
+    find_gaps,
+)
+from forecasting.data.messages import _count, _warn, format_list
+from forecasting.data.parse import (
+    MISSING_TOKENS,
+    _as_of_day,
+    _parse_dates,
+    _parse_flags,
+    _parse_numbers,
+    _parse_sites,
+    _try_numbers,
+)
+from forecasting.data.schema import (
+    DATE,
+    IMPUTED,
+    OPTIONAL_COUNT_COLUMNS,
+    SITE,
+    TARGET,
+    ColumnMapping,
+)
+from forecasting.errors import (
+    DataFileError,
+    IgnoredColumnsWarning,
+    MissingDatesError,
+    MissingDatesWarning,
+    ShortHistoryWarning,
+)
+
+__all__ = [
+    "ANNUAL_HISTORY_DAYS",
+    "MISSING_TOKENS",
+    "ROW_INDEX_NAME",
+    "GapPolicy",
+    "fill_gaps",
+    "find_gaps",
+    "format_list",
+    "to_demand_frame",
+]
+
+GapPolicy = Literal["fill", "refuse"]
+
+
+def _finalise(out: pd.DataFrame, path: str | Path | None) -> pd.DataFrame:
+    """Order the columns, set the contract dtypes and record the source."""
+    extra = [c for c in out.columns if c not in (SITE, DATE, TARGET, IMPUTED)]
+    counts = [c for c in OPTIONAL_COUNT_COLUMNS if c in extra]
+    others = [c for c in extra if c not in counts]
+    out = out[[SITE, DATE, TARGET, *counts, *others, IMPUTED]].reset_index(drop=True)
+    out[SITE] = out[SITE].astype(str).astype(object)
+    out[DATE] = out[DATE].astype("datetime64[ns]")
+    out[TARGET] = out[TARGET].astype("float64")
+    out[IMPUTED] = out[IMPUTED].astype(bool)
+    if path is not None:
+        out.attrs["source"] = str(path)
+    return out
+
+
+def to_demand_frame(
+    raw: pd.DataFrame,
+    mapping: ColumnMapping | None = None,
+    *,
+    path: str | Path | None = None,
+    horizon: int = 7,
+    gap_policy: GapPolicy = "fill",
+    as_of: date | str | None = None,
+    default_site: str | None = None,
+    max_count: float = 50_000,
+    min_history: int | None = None,
+) -> pd.DataFrame:
+    """Validate a raw table and return a DemandFrame (see the module docstring for the rules).
+
+    Args:
+        raw: The table: strings as read from a file (an index named ``row`` gives the file's
+            data row numbers), or already-typed columns.
+        mapping: How the table's columns map to the contract; default: contract names.
+        path: The file the table came from, named in errors and kept in ``attrs["source"]``.
+        horizon: Forecast horizon in days; sets the default ``min_history``.
+        gap_policy: ``"fill"`` imputes missing days (and warns); ``"refuse"`` raises.
+        as_of: The day the data was extracted (ISO string or date); default today. Rows
+            after it with a target value are errors; rows after it without one are dropped.
+        default_site: Site name for a file without a site column; default the file's stem.
+        max_count: Largest plausible daily count.
+        min_history: Days each site needs; default ``max(56, 4 * horizon)``.
+
+    Returns:
+        The DemandFrame: ``site_id``, ``date``, ``attendances``, optional counts, exogenous
+        columns and ``imputed``, sorted by site and date.
+
+    Raises:
+        DataFileError: The table has no data rows.
+        SchemaError: A required column is missing or a column name is repeated.
+        DataValueError: A bad site id, date or count, a repeated site and day, or a count
+            observed after ``as_of``.
+        MissingDatesError: A site has gaps and ``gap_policy`` is ``"refuse"``.
+        InsufficientHistoryError: A site has fewer than ``min_history`` days.
+        ValueError: ``horizon``, ``gap_policy`` or ``mapping`` is invalid (a caller's bug).
+    """
+    if gap_policy not in ("fill", "refuse"):
+        raise ValueError(f"gap_policy must be 'fill' or 'refuse', not {gap_policy!r}")
+    if horizon < 1:
+        raise ValueError(f"horizon must be at least 1 day, not {horizon}")
+    mapping = mapping or ColumnMapping()
+    where = None if path is None else str(path)
+    as_of_day = _as_of_day(as_of)
+    needed = min_history if min_history is not None else max(56, 4 * horizon)
+
+    if len(raw) == 0:
+        raise DataFileError(
+            "the data has a header but no rows",
+            path=where,
+            fix="export the data again: one row per site and day under the header",
+        )
+    frame = raw.copy()
+    frame.columns = [str(column).strip() for column in frame.columns]
+    cols = _resolve_columns(list(frame.columns), mapping, where)
+    rows = _row_numbers(raw)
+
+    dates = _parse_dates(frame[cols.date_col], rows, column=cols.date_col, path=where)
+    frame, rows, dates = _drop_future(
+        frame, rows, dates, as_of_day, target=cols.target_col, column=cols.date_col, path=where
+    )
+
+    if cols.site_col is None:
+        sites = np.full(len(frame), _site_name(default_site, path), dtype=object)
+    else:
+        sites = _parse_sites(frame[cols.site_col], rows, column=cols.site_col, path=where)
+    out = pd.DataFrame({SITE: sites, DATE: dates}, index=frame.index)
+    out[TARGET] = _parse_numbers(
+        frame[cols.target_col],
+        rows,
+        column=cols.target_col,
+        path=where,
+        required=True,
+        max_count=max_count,
+    )
+    for contract, source in cols.counts.items():
+        out[contract] = _parse_numbers(
+            frame[source], rows, column=source, path=where, required=False, max_count=max_count
+        )
+    for contract, source in cols.mapped_extra.items():
+        out[contract] = _parse_numbers(
+            frame[source], rows, column=source, path=where, required=False, max_count=None
+        )
+    for column in cols.others:
+        values = _try_numbers(frame[column], rows, column=column, path=where)
+        if values is None:
+            cols.others_ignored.append(column)
+        else:
+            out[column] = values
+    out[IMPUTED] = (
+        _parse_flags(frame[cols.imputed], rows, column=cols.imputed, path=where)
+        if cols.imputed
+        else False
+    )
+    _check_duplicates(
+        out, rows, single_site=cols.site_col is None, column=cols.date_col, path=where
+    )
+    out = out.reset_index(drop=True).sort_values([SITE, DATE], kind="stable")
+
+    gaps = find_gaps(out)
+    if gaps and gap_policy == "refuse":
+        raise MissingDatesError(
+            _gap_summary(gaps),
+            path=where,
+            column=cols.date_col,
+            fix="add the missing days to the file, or impute them with gap policy 'fill' "
+            "(--gaps fill)",
+        )
+    days = _history_days(out)
+    _check_history(
+        days,
+        needed=needed,
+        horizon=horizon,
+        explicit=min_history is not None,
+        column=cols.date_col,
+        path=where,
+    )
+
+    if cols.others_ignored or cols.reserved:
+        parts = []
+        if cols.others_ignored:
+            parts.append(f"not numeric: {format_list([repr(c) for c in cols.others_ignored], 5)}")
+        if cols.reserved:
+            names = format_list([repr(c) for c in cols.reserved], 5)
+            parts.append(f"named like a contract column mapped from elsewhere: {names}")
+        _warn(IgnoredColumnsWarning, f"ignored columns ({'; '.join(parts)})", where)
+    if gaps:
+        total = sum(len(missing) for missing in gaps.values())
+        _warn(
+            MissingDatesWarning,
+            f"{_gap_summary(gaps)}; filled {_count(total, 'day')} with same-weekday averages "
+            f"and marked them {IMPUTED}",
+            where,
+        )
+        out = fill_gaps(out)
+    young = days[days < ANNUAL_HISTORY_DAYS]
+    if len(young):
+        listed = format_list([f"{name}: {int(n)} days" for name, n in young.items()])
+        noun = "site has" if len(young) == 1 else "sites have"
+        _warn(
+            ShortHistoryWarning,
+            f"{len(young)} {noun} less than 2 years of history ({listed}): "
+            "annual seasonality cannot be learnt",
+            where,
+        )
+    return _finalise(out, path)

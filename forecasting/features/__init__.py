@@ -1,0 +1,1 @@
+"""Feature transforms: calendar, holidays, leakage-free lags, and the direct design builder."""

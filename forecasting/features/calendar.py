@@ -1,0 +1,94 @@
+"""Features of the target day's calendar: weekday, month, annual Fourier terms, holidays."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class CalendarFeatures:
+    """Day of week, month, day of year and ``fourier_terms`` sine/cosine pairs of the year.
+
+    Attributes:
+        fourier_terms: Number of annual harmonics (0 for none).
+    """
+
+    fourier_terms: int = 3
+
+    @property
+    def name(self) -> str:
+        """Self-describing name."""
+        return f"calendar_fourier{self.fourier_terms}"
+
+    def transform(self, dates: pd.DatetimeIndex) -> pd.DataFrame:
+        """Return one row of features per date."""
+        d = pd.DatetimeIndex(dates)
+        out = {
+            "dayofweek": d.dayofweek.to_numpy(),
+            "month": d.month.to_numpy(),
+            "dayofyear": d.dayofyear.to_numpy(),
+        }
+        t = 2 * np.pi * (d.dayofyear.to_numpy() - 1) / 365.25
+        for k in range(1, self.fourier_terms + 1):
+            out[f"year_sin{k}"] = np.sin(k * t)
+            out[f"year_cos{k}"] = np.cos(k * t)
+        return pd.DataFrame(out, index=d)
+
+
+@lru_cache(maxsize=32)
+def _holiday_days(
+    country: str, subdiv: str | None, first: int, last: int
+) -> frozenset[pd.Timestamp]:
+    import holidays
+
+    cal = holidays.country_holidays(country, subdiv=subdiv, years=range(first, last + 1))
+    return frozenset(pd.Timestamp(day) for day in cal)
+
+
+@dataclass(frozen=True)
+class HolidayFeatures:
+    """Public holidays (``holidays`` package) with effects ``window`` days before and after.
+
+    Features: ``holiday`` (1 on the day), ``holiday_before_k`` (the holiday is k days later),
+    ``holiday_after_k`` (it was k days earlier), and ``christmas_period`` (24 Dec to 1 Jan).
+
+    Attributes:
+        country: Country code, e.g. ``"GB"``.
+        subdiv: Subdivision code, e.g. ``"ENG"``; ``None`` for the whole country.
+        window: Days before and after with their own indicator.
+    """
+
+    country: str = "GB"
+    subdiv: str | None = "ENG"
+    window: int = 2
+
+    @property
+    def name(self) -> str:
+        """Self-describing name."""
+        where = self.country + (f"-{self.subdiv}" if self.subdiv else "")
+        return f"holidays_{where}_window{self.window}"
+
+    def holidays_in(self, dates: pd.DatetimeIndex) -> pd.DatetimeIndex:
+        """The holidays between the first and last date (padded by the window)."""
+        d = pd.DatetimeIndex(dates)
+        if len(d) == 0:
+            return pd.DatetimeIndex([])
+        days = _holiday_days(self.country, self.subdiv, d.min().year - 1, d.max().year + 1)
+        return pd.DatetimeIndex(sorted(days))
+
+    def transform(self, dates: pd.DatetimeIndex) -> pd.DataFrame:
+        """Return one row of features per date."""
+        d = pd.DatetimeIndex(dates).normalize()
+        hol = self.holidays_in(d)
+        out = {"holiday": d.isin(hol).astype(np.int8)}
+        for k in range(1, self.window + 1):
+            shift = pd.Timedelta(days=k)
+            out[f"holiday_before_{k}"] = (d + shift).isin(hol).astype(np.int8)
+            out[f"holiday_after_{k}"] = (d - shift).isin(hol).astype(np.int8)
+        md = d.month * 100 + d.day
+        out["christmas_period"] = ((md >= 1224) | (md <= 101)).astype(np.int8)
+        return pd.DataFrame(out, index=d)

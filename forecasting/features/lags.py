@@ -1,0 +1,88 @@
+"""Lag and rolling features per forecast horizon, computed only from data up to the cutoff.
+
+For a cutoff index ``c`` (the last observed day) and horizon ``h`` (target day ``c + h``),
+every feature reads ``y[:c + 1]`` only. Values are scaled by the cutoff's 28-day level so one
+global model can serve sites of any size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+LEVEL_WINDOW = 28
+
+
+def rolling_level(y: np.ndarray, window: int = LEVEL_WINDOW) -> np.ndarray:
+    """Trailing mean of the last ``window`` days at each index (NaN until half is seen)."""
+    return pd.Series(y).rolling(window, min_periods=window // 2).mean().to_numpy()
+
+
+@dataclass(frozen=True)
+class LagFeatures:
+    """Cutoff-relative lags: recent means, same-weekday lags, last year's same day.
+
+    Attributes:
+        windows: Trailing mean windows (days), each scaled by the level.
+        same_weekday_weeks: How many recent same-weekday values to average.
+        yearly: Whether to add the value 364 days before the target (same weekday).
+    """
+
+    windows: tuple[int, ...] = (7, 91)
+    same_weekday_weeks: int = 4
+    yearly: bool = True
+
+    @property
+    def name(self) -> str:
+        """Self-describing name."""
+        w = "-".join(str(x) for x in self.windows)
+        return f"lags_mean{w}_sameweekday{self.same_weekday_weeks}" + (
+            "_year" if self.yearly else ""
+        )
+
+    def transform(self, y: np.ndarray, cutoffs: np.ndarray, horizons: np.ndarray) -> pd.DataFrame:
+        """Compute the features of (cutoff, horizon) pairs of one site's daily series.
+
+        Args:
+            y: The site's contiguous daily values.
+            cutoffs: Index of the last observed day of each row.
+            horizons: Days ahead of each row (>= 1).
+
+        Returns:
+            One row per pair; ``level`` is the cutoff's 28-day mean (the scale of the rest).
+        """
+        y = np.asarray(y, dtype=float)
+        c = np.asarray(cutoffs, dtype=np.int64)
+        h = np.asarray(horizons, dtype=np.int64)
+        level_all = rolling_level(y)
+        level = level_all[c]
+        out: dict[str, np.ndarray] = {"level": level, "log_level": np.log1p(level)}
+        out["last_rel"] = y[c] / level
+        for w in self.windows:
+            m = pd.Series(y).rolling(w, min_periods=max(1, w // 2)).mean().to_numpy()
+            out[f"mean{w}_rel"] = m[c] / level
+        std = pd.Series(y).rolling(LEVEL_WINDOW, min_periods=LEVEL_WINDOW // 2).std().to_numpy()
+        out["std28_rel"] = std[c] / level
+        out["trend_28_vs_prev28"] = level / _take(level_all, c - LEVEL_WINDOW)
+        weeks_back = -(-h // 7)  # ceil(h / 7): first same-weekday day at or before the cutoff
+        same = np.stack(
+            [_take(y, c + h - 7 * (weeks_back + j)) for j in range(self.same_weekday_weeks)]
+        )
+        out["sameweekday_last_rel"] = same[0] / level
+        with np.errstate(invalid="ignore"):
+            out[f"sameweekday_mean{self.same_weekday_weeks}_rel"] = np.nanmean(same, axis=0) / level
+        if self.yearly:
+            out["lastyear_rel"] = _take(y, c + h - 364) / level
+            out["lastyear_level_rel"] = _take(level_all, c - 364 + 0 * h) / level
+        return pd.DataFrame(out)
+
+
+def _take(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``values[idx]`` with NaN where ``idx`` is negative (before the series starts)."""
+    idx = np.asarray(idx)
+    out = np.full(idx.shape, np.nan)
+    ok = idx >= 0
+    out[ok] = values[idx[ok]]
+    return out

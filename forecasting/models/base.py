@@ -1,0 +1,99 @@
+"""The interface every demand model shares.
+
+A model is fitted on a DemandFrame (history up to a cutoff) and predicts the next ``horizon``
+days after the last date of the history it was given, as a forecast frame
+(:mod:`forecasting.forecast_frame`). ``update`` hands the model newer history without
+re-estimating its parameters, so backtests can refit only every k windows.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from forecasting.data import schema
+from forecasting.errors import NotFittedError
+from forecasting.forecast_frame import FORECAST_COLUMNS, QUANTILE_COLUMNS, sort_quantiles
+
+
+class Forecaster(ABC):
+    """Base class: ``fit`` returns self, fitted attributes end in ``_``.
+
+    Subclasses implement :meth:`_fit` and :meth:`_predict`; ``__init__`` only stores parameters.
+    """
+
+    name: str = "forecaster"
+
+    def fit(self, history: pd.DataFrame) -> Forecaster:
+        """Estimate the model on ``history`` (a DemandFrame) and remember it for prediction."""
+        self.history_ = _clean_history(history)
+        self._fit(self.history_)
+        self.fitted_ = True
+        return self
+
+    def update(self, history: pd.DataFrame) -> Forecaster:
+        """Give the fitted model newer history without re-estimating its parameters."""
+        self._check_fitted()
+        self.history_ = _clean_history(history)
+        self._update(self.history_)
+        return self
+
+    def predict(self, horizon: int, future: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Forecast ``horizon`` days after each site's last date.
+
+        Args:
+            horizon: Number of days ahead (1..horizon).
+            future: Known future exogenous values (``site_id``, ``date``, columns); optional.
+
+        Returns:
+            The forecast frame: one row per site and target date, monotone quantiles.
+
+        Raises:
+            NotFittedError: If called before :meth:`fit`.
+        """
+        self._check_fitted()
+        out = self._predict(int(horizon), future)
+        out["model"] = self.name
+        out = sort_quantiles(out)
+        out[list(QUANTILE_COLUMNS)] = np.maximum(out[list(QUANTILE_COLUMNS)], 0.0)
+        out["mean"] = np.maximum(out["mean"], 0.0)
+        return out[list(FORECAST_COLUMNS)].reset_index(drop=True)
+
+    def _check_fitted(self) -> None:
+        if not getattr(self, "fitted_", False):
+            raise NotFittedError(
+                f"{type(self).__name__} is not fitted yet. Fix: call fit(history) before predict."
+            )
+
+    @abstractmethod
+    def _fit(self, history: pd.DataFrame) -> None: ...
+
+    def _update(self, history: pd.DataFrame) -> None:
+        """Default: nothing to roll forward beyond ``history_``."""
+        del history
+
+    @abstractmethod
+    def _predict(self, horizon: int, future: pd.DataFrame | None) -> pd.DataFrame: ...
+
+    def get_params(self) -> dict[str, Any]:
+        """Return the constructor parameters (for tracking)."""
+        return {
+            k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")
+        }
+
+
+def _clean_history(history: pd.DataFrame) -> pd.DataFrame:
+    missing = [c for c in schema.REQUIRED_COLUMNS if c not in history.columns]
+    if missing:
+        raise ValueError(f"history lacks column(s) {missing}; pass a DemandFrame")
+    out = history.sort_values([schema.SITE, schema.DATE]).reset_index(drop=True)
+    out[schema.SITE] = out[schema.SITE].astype(str)
+    return out
+
+
+def future_dates(last: pd.Timestamp, horizon: int) -> pd.DatetimeIndex:
+    """The ``horizon`` days after ``last``."""
+    return pd.date_range(last + pd.Timedelta(days=1), periods=horizon, freq="D")
