@@ -22,12 +22,12 @@ def report_table(report: DataReport) -> Table:
         f"{report.source}: {report.n_sites} site(s), {report.n_rows:,} rows, "
         f"{report.start:%Y-%m-%d} to {report.end:%Y-%m-%d}"
     )
-    t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+    t = Table(title=title, title_justify="left", caption_justify="left", box=box.SIMPLE_HEAD)
     t.add_column("site", no_wrap=True)
     t.add_column("first day", no_wrap=True)
     t.add_column("days", justify="right")
-    t.add_column("filled", justify="right")
-    t.add_column("mean", justify="right")
+    t.add_column("filled", justify="right", no_wrap=True, min_width=6)
+    t.add_column("mean", justify="right", no_wrap=True, min_width=5)
     t.add_column("busiest day", no_wrap=True)
     t.add_column("peak month", no_wrap=True)
     t.add_column("surges", justify="right", no_wrap=True, min_width=6)
@@ -38,7 +38,7 @@ def report_table(report: DataReport) -> Table:
             f"{r.start:%Y-%m-%d}",
             f"{r.days:,}",
             f"{r.filled_days:,}",
-            _num(r.mean, ".1f"),
+            _num(r.mean, ".0f"),
             f"{r.busiest_weekday} ×{r.weekly_ratio:.2f}",
             peak,
             _num(100 * r.surge_rate, ".1f") + "%",
