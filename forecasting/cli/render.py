@@ -24,12 +24,12 @@ def report_table(report: DataReport) -> Table:
     )
     t = Table(title=title, title_justify="left", caption_justify="left", box=box.SIMPLE_HEAD)
     t.add_column("site", no_wrap=True)
-    t.add_column("first day", no_wrap=True)
-    t.add_column("days", justify="right")
+    t.add_column("from", no_wrap=True)
+    t.add_column("days", justify="right", no_wrap=True, min_width=5)
     t.add_column("filled", justify="right", no_wrap=True, min_width=6)
     t.add_column("mean", justify="right", no_wrap=True, min_width=5)
-    t.add_column("busiest day", no_wrap=True)
-    t.add_column("peak month", no_wrap=True)
+    t.add_column("busiest", no_wrap=True)
+    t.add_column("peak", no_wrap=True)
     t.add_column("surges", justify="right", no_wrap=True, min_width=6)
     for r in report.sites.itertuples(index=False):
         peak = f"{r.peak_month} ×{r.seasonal_ratio:.2f}" if r.peak_month else "–"
@@ -44,7 +44,7 @@ def report_table(report: DataReport) -> Table:
             _num(100 * r.surge_rate, ".1f") + "%",
         )
     t.caption = (
-        "busiest day / peak month: ratio to the quietest weekday / month; "
+        "busiest / peak: busiest weekday and month, as ratios to the quietest; "
         "surges: days >20% above the local weekday baseline"
     )
     return t
