@@ -1,0 +1,94 @@
+"""The same contract suite, run over every demand model."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecasting.errors import NotFittedError
+from forecasting.evaluate.backtest import backtest
+from forecasting.forecast_frame import FORECAST_COLUMNS, is_monotone
+from forecasting.models.lightgbm import LightGBMForecaster
+from forecasting.models.naive import SeasonalNaive
+
+FAST_LGB = {"n_estimators": 60, "learning_rate": 0.1}
+
+MODELS = {
+    "snaive": lambda: SeasonalNaive(),
+    "lightgbm_conformal": lambda: LightGBMForecaster(max_horizon=7, params=FAST_LGB),
+    "lightgbm_quantile": lambda: LightGBMForecaster(
+        max_horizon=7, params=FAST_LGB, intervals="quantile"
+    ),
+}
+
+
+def _panel(n_days: int = 500, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range("2022-01-03", periods=n_days, freq="D")  # a Monday
+    frames = []
+    for site, size in (("big", 300.0), ("small", 80.0)):
+        weekly = np.where(dates.dayofweek == 0, 1.25, np.where(dates.dayofweek >= 5, 0.9, 1.0))
+        y = rng.poisson(size * weekly)
+        frames.append(
+            pd.DataFrame({"site_id": site, "date": dates, "attendances": y.astype(float)})
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def panel():
+    return _panel()
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_model_predict_when_unfitted_raises_not_fitted(name):
+    with pytest.raises(NotFittedError, match="fit"):
+        MODELS[name]().predict(7)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_model_predict_when_fitted_returns_contract_frame(name, panel):
+    fc = MODELS[name]().fit(panel).predict(7)
+    assert list(fc.columns) == list(FORECAST_COLUMNS)
+    assert len(fc) == 14
+    assert fc.groupby("site_id")["horizon"].apply(list).tolist() == [list(range(1, 8))] * 2
+    assert (fc["cutoff"] == pd.Timestamp(panel["date"].max())).all()
+    assert (fc["date"] - fc["cutoff"]).dt.days.tolist() == fc["horizon"].tolist()
+    assert is_monotone(fc)
+    assert not fc.isna().any().any()
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_model_when_monday_is_busiest_forecasts_monday_highest(name, panel):
+    fc = MODELS[name]().fit(panel).predict(7)
+    for _, g in fc.groupby("site_id"):
+        assert g.loc[g["mean"].idxmax(), "date"].dayofweek == 0
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_model_when_sites_differ_in_size_scales_forecasts(name, panel):
+    fc = MODELS[name]().fit(panel).predict(7)
+    means = fc.groupby("site_id")["mean"].mean()
+    assert 2.8 < means["big"] / means["small"] < 4.7
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_backtest_when_run_joins_truth_and_covers_most(name, panel):
+    bt = backtest(panel, [MODELS[name]()], horizon=7, step=7, windows=6, refit_every=3)
+    assert len(bt) == 2 * 7 * 6
+    assert bt["y"].notna().all()
+    assert bt["cutoff"].nunique() == 6
+    inside = ((bt["y"] >= bt["q0.05"]) & (bt["y"] <= bt["q0.95"])).mean()
+    assert inside > 0.7
+
+
+def test_backtest_when_model_sees_cutoff_history_only(panel):
+    """A model that peeks at data after the cutoff would see the doubled values."""
+    seen = []
+
+    class Spy(SeasonalNaive):
+        def _fit(self, history):
+            seen.append(history["date"].max())
+            super()._fit(history)
+
+    bt = backtest(panel, [Spy()], horizon=7, step=7, windows=4, refit_every=1)
+    assert [pd.Timestamp(s) for s in seen] == sorted(bt["cutoff"].unique().tolist())
