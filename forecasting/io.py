@@ -38,4 +38,8 @@ def atomic_write(path: str | Path, write: Callable[[IO[str]], None]) -> Path:
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
     """Write ``text`` to ``path`` atomically."""
-    return atomic_write(path, lambda h: h.write(text))
+
+    def write(handle: IO[str]) -> None:
+        handle.write(text)
+
+    return atomic_write(path, write)

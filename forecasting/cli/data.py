@@ -138,7 +138,7 @@ def check(
         horizon=horizon or cfg_horizon,
         gap_policy=(gaps.value if gaps else cfg_gaps),
         as_of=parse_date(as_of, "--as-of"),
-        **kwargs,  # type: ignore[arg-type]
+        **kwargs,
     )
     if fmt is ReportFormat.json:
         typer.echo(json.dumps(report.as_dict(), indent=2, default=str))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 from rich import box
@@ -31,7 +32,8 @@ def report_table(report: DataReport) -> Table:
     t.add_column("busiest", no_wrap=True)
     t.add_column("peak", no_wrap=True)
     t.add_column("surges", justify="right", no_wrap=True, min_width=6)
-    for r in report.sites.itertuples(index=False):
+    for row in report.sites.to_dict(orient="records"):
+        r = SimpleNamespace(**{str(k): v for k, v in row.items()})
         peak = f"{r.peak_month} ×{r.seasonal_ratio:.2f}" if r.peak_month else "–"
         t.add_row(
             str(r.site_id),

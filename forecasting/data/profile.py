@@ -46,6 +46,10 @@ def _daily(dates: pd.Series, values: pd.Series) -> pd.Series:
     return s.asfreq("D")
 
 
+def _index(series: pd.Series) -> pd.DatetimeIndex:
+    return pd.DatetimeIndex(series.index)
+
+
 def weekday_baseline_ratio(series: pd.Series) -> pd.Series:
     """Return each day's value over its local weekday baseline.
 
@@ -60,23 +64,25 @@ def weekday_baseline_ratio(series: pd.Series) -> pd.Series:
     """
     level = series.rolling(29, center=True, min_periods=15).median()
     ratio = series / level
-    factor = ratio.groupby(ratio.index.dayofweek).transform("median")
+    factor = ratio.groupby(_index(ratio).dayofweek).transform("median")
     return ratio / factor
 
 
 def weekly_ratio(series: pd.Series) -> tuple[float, str]:
     """Return (busiest weekday mean / quietest weekday mean, busiest weekday name)."""
     level = series.rolling(28, center=True, min_periods=14).mean()
-    by_day = (series / level).groupby(series.index.dayofweek).mean()
-    return float(by_day.max() / by_day.min()), WEEKDAYS[int(by_day.idxmax())]
+    by_day = (series / level).groupby(_index(series).dayofweek).mean()
+    return float(by_day.max() / by_day.min()), WEEKDAYS[int(by_day.to_numpy().argmax())]
 
 
 def seasonal_ratio(series: pd.Series) -> tuple[float, str]:
     """Return (highest month mean / lowest month mean, peak month), each year scaled by its mean."""
-    yearly = series.groupby(series.index.year).transform("mean")
+    yearly = series.groupby(_index(series).year).transform("mean")
     scaled = series / yearly
-    by_month = scaled.groupby(scaled.index.month).mean()
-    return float(by_month.max() / by_month.min()), MONTHS[int(by_month.idxmax()) - 1]
+    by_month = scaled.groupby(_index(scaled).month).mean()
+    months = by_month.index.to_numpy()
+    peak = int(months[by_month.to_numpy().argmax()])
+    return float(by_month.max() / by_month.min()), MONTHS[peak - 1]
 
 
 def surge_rate(series: pd.Series, surge_excess: float = 0.2) -> float:

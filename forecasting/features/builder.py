@@ -180,7 +180,7 @@ def _with_future(
                 fix=f"pass future={col} values for the next {horizon} days",
             )
         fut = pd.Series(rows[col].to_numpy(dtype=float), index=pd.DatetimeIndex(rows[schema.DATE]))
-        missing = need.difference(fut.dropna().index)
+        missing = need.difference(pd.DatetimeIndex(fut.dropna().index))
         if len(missing):
             raise DataError(
                 f"future '{col}' for site '{site}' lacks {missing[0]:%Y-%m-%d}",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -11,7 +11,7 @@ from forecasting.features.builder import DirectFeatures
 from forecasting.forecast_frame import QUANTILE_COLUMNS, QUANTILES
 from forecasting.models.base import Forecaster
 
-DEFAULT_PARAMS: dict[str, object] = {
+DEFAULT_PARAMS: dict[str, Any] = {
     "n_estimators": 400,
     "learning_rate": 0.03,
     "num_leaves": 31,
@@ -66,10 +66,15 @@ class LightGBMForecaster(Forecaster):
     def _builder(self) -> DirectFeatures:
         return self.features or DirectFeatures()
 
-    def _model(self, **extra: object) -> object:
+    def _model(self, **extra: Any) -> Any:
         import lightgbm as lgb
 
-        params = {**DEFAULT_PARAMS, **(self.params or {}), "random_state": self.seed, **extra}
+        params: dict[str, Any] = {
+            **DEFAULT_PARAMS,
+            **(self.params or {}),
+            "random_state": self.seed,
+            **extra,
+        }
         return lgb.LGBMRegressor(**params)
 
     def _design(self, X: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
@@ -117,14 +122,14 @@ class LightGBMForecaster(Forecaster):
         X, meta = self._builder().prediction_rows(self.history_, horizon, future)
         D = self._design(X, meta)
         level = meta["level"].to_numpy()
-        mean_ratio = np.maximum(self.model_.predict(D), 0.0)  # type: ignore[attr-defined]
+        mean_ratio = np.maximum(self.model_.predict(D), 0.0)
         out = meta.drop(columns="level").copy()
         out["mean"] = mean_ratio * level
         if self.ratio_quantiles_ is not None:
             factors = self.ratio_quantiles_[meta["horizon"].to_numpy() - 1]
             q = out["mean"].to_numpy()[:, None] * factors
         else:
-            q = np.column_stack([self.quantile_models_[a].predict(D) for a in QUANTILES])  # type: ignore[attr-defined]
+            q = np.column_stack([self.quantile_models_[a].predict(D) for a in QUANTILES])
             q = q * level[:, None]
         out[list(QUANTILE_COLUMNS)] = q
         return out
