@@ -49,3 +49,37 @@ def test_load_demand_reads_wales_when_file_has_one_series_per_health_board() -> 
     assert len(sizes) == 7
     assert (sizes == 1400).all()
     assert frame.shape[0] == 7 * 1400
+
+
+REAL_CHECKS = {
+    "bern": (
+        "bern_insel_ed_daily/insel_ed_visits_daily.csv",
+        ["--target-col", "hosp_counts", "--col", "temperature=mean_temp", "--site-name", "bern"],
+        "1 site(s), 3,287 rows",
+    ),
+    "iowa": (
+        "uihc_ed_hourly/uihc_ed_arrivals_daily.csv",
+        ["--target-col", "arrivals", "--col", "temperature=temp_mean", "--site-name", "iowa"],
+        "1 site(s), 1,735 rows",
+    ),
+    "wales": (
+        "wales_ambulance_hierarchical/wales_ambulance_incidents_daily_by_lhb.csv",
+        ["--site-col", "lhb_code", "--target-col", "incidents"],
+        "7 site(s), 9,800 rows",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", REAL_CHECKS)
+def test_data_check_cli_when_real_daily_file_mapped_reports_no_problems(name: str) -> None:
+    from typer.testing import CliRunner
+
+    from forecasting.cli import app
+
+    rel, options, expected = REAL_CHECKS[name]
+    result = CliRunner().invoke(
+        app, ["data", "check", str(DATA / rel), *options], terminal_width=200
+    )
+    assert result.exit_code == 0, result.output
+    assert expected in result.stdout
+    assert "No problems found." in result.stdout

@@ -143,8 +143,9 @@ def check(
     if fmt is ReportFormat.json:
         typer.echo(json.dumps(report.as_dict(), indent=2, default=str))
         return
-    from forecasting.cli.render import report_table
+    from forecasting.cli.render import report_table, report_title
 
+    console.print(report_title(report), soft_wrap=True)
     console.print(report_table(report))
     if report.columns:
         console.print("Other columns: " + ", ".join(report.columns))

@@ -21,7 +21,7 @@ def demo(
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
 ) -> None:
     """Synthesise realistic multi-site data, check it and summarise it (no arguments needed)."""
-    from forecasting.cli.render import report_table
+    from forecasting.cli.render import report_table, report_title
     from forecasting.data.check import check_demand_file
     from forecasting.data.export import write_synth
     from forecasting.data.synth import synth_demand
@@ -32,6 +32,7 @@ def demo(
         paths = write_synth(data, out)
     console.print(f"[bold]1. Data[/] written to {out}/ (demand.csv, episodes.csv, sites.yaml)")
     _, report = check_demand_file(paths["demand"], as_of=end + timedelta(days=1))
+    console.print(report_title(report), soft_wrap=True)
     console.print(report_table(report))
     ep = data.episodes
     console.print(

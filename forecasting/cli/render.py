@@ -17,13 +17,17 @@ def _num(x: float, fmt: str) -> str:
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, fmt)
 
 
-def report_table(report: DataReport) -> Table:
-    """Per-site table of a data report."""
-    title = (
+def report_title(report: DataReport) -> str:
+    """One line summing up a data report."""
+    return (
         f"{report.source}: {report.n_sites} site(s), {report.n_rows:,} rows, "
         f"{report.start:%Y-%m-%d} to {report.end:%Y-%m-%d}"
     )
-    t = Table(title=title, title_justify="left", caption_justify="left", box=box.SIMPLE_HEAD)
+
+
+def report_table(report: DataReport) -> Table:
+    """Per-site table of a data report."""
+    t = Table(caption_justify="left", box=box.SIMPLE_HEAD)
     t.add_column("site", no_wrap=True)
     t.add_column("from", no_wrap=True)
     t.add_column("days", justify="right", no_wrap=True, min_width=5)
