@@ -28,19 +28,22 @@ class LagFeatures:
         windows: Trailing mean windows (days), each scaled by the level.
         same_weekday_weeks: How many recent same-weekday values to average.
         yearly: Whether to add the value 364 days before the target (same weekday).
+        ewm_alphas: Smoothing factors of exponentially weighted means of the
+            weekday-adjusted series (recent level, quick to follow shifts).
     """
 
     windows: tuple[int, ...] = (7, 91)
     same_weekday_weeks: int = 4
     yearly: bool = True
+    ewm_alphas: tuple[float, ...] = ()
 
     @property
     def name(self) -> str:
         """Self-describing name."""
         w = "-".join(str(x) for x in self.windows)
-        return f"lags_mean{w}_sameweekday{self.same_weekday_weeks}" + (
-            "_year" if self.yearly else ""
-        )
+        name = f"lags_mean{w}_sameweekday{self.same_weekday_weeks}"
+        name += "_year" if self.yearly else ""
+        return name + "".join(f"_ewm{a:g}" for a in self.ewm_alphas)
 
     def transform(self, y: np.ndarray, cutoffs: np.ndarray, horizons: np.ndarray) -> pd.DataFrame:
         """Compute the features of (cutoff, horizon) pairs of one site's daily series.
@@ -66,6 +69,11 @@ class LagFeatures:
         std = pd.Series(y).rolling(LEVEL_WINDOW, min_periods=LEVEL_WINDOW // 2).std().to_numpy()
         out["std28_rel"] = std[c] / level
         out["trend_28_vs_prev28"] = level / _take(level_all, c - LEVEL_WINDOW)
+        if self.ewm_alphas:
+            adjusted = y / _weekday_factor(y)
+            for a in self.ewm_alphas:
+                e = pd.Series(adjusted).ewm(alpha=a, adjust=True).mean().to_numpy()
+                out[f"ewm{a:g}_rel"] = e[c] / level
         weeks_back = -(-h // 7)  # ceil(h / 7): first same-weekday day at or before the cutoff
         same = np.stack(
             [_take(y, c + h - 7 * (weeks_back + j)) for j in range(self.same_weekday_weeks)]
@@ -86,3 +94,15 @@ def _take(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
     ok = idx >= 0
     out[ok] = values[idx[ok]]
     return out
+
+
+def _weekday_factor(y: np.ndarray) -> np.ndarray:
+    """Trailing weekday factor: each day's same-weekday mean over 8 weeks / the 56-day mean.
+
+    Uses only days up to and including each index.
+    """
+    s = pd.Series(y)
+    same = sum(s.shift(7 * k) for k in range(8)) / 8
+    overall = s.rolling(56, min_periods=56).mean()
+    factor = (same / overall).to_numpy()
+    return np.where(np.isfinite(factor) & (factor > 0), factor, 1.0)
