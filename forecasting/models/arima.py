@@ -223,8 +223,7 @@ class ArimaForecaster(Forecaster):
     def _fit(self, history: pd.DataFrame) -> None:
         params = self.params
         self.fits_: dict[str, SiteFit] = {
-            site: fit_site(y, dates, params, site=site)
-            for site, y, dates in _site_series(history)
+            site: fit_site(y, dates, params, site=site) for site, y, dates in _site_series(history)
         }
 
     def _update(self, history: pd.DataFrame) -> None:

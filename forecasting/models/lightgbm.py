@@ -40,6 +40,7 @@ class LightGBMForecaster(Forecaster):
         calibration_days: Most recent cutoffs held out to calibrate conformal quantiles.
         params: LightGBM parameters (merged over ``DEFAULT_PARAMS``).
         stride: Use every ``stride``-th cutoff for training (thins large panels).
+        recency_halflife: If set, weight training rows by 0.5 ** (age in days / this).
         seed: Random seed.
     """
 
@@ -53,6 +54,7 @@ class LightGBMForecaster(Forecaster):
         calibration_days: int = 91,
         params: dict[str, object] | None = None,
         stride: int = 1,
+        recency_halflife: float | None = None,
         seed: int = 0,
     ) -> None:
         self.max_horizon = max_horizon
@@ -61,6 +63,7 @@ class LightGBMForecaster(Forecaster):
         self.calibration_days = calibration_days
         self.params = params
         self.stride = stride
+        self.recency_halflife = recency_halflife
         self.seed = seed
 
     def _builder(self) -> DirectFeatures:
@@ -90,23 +93,34 @@ class LightGBMForecaster(Forecaster):
         self.sites_ = sorted(history["site_id"].astype(str).unique())
         ratio = y / meta["level"].to_numpy()
         D = self._design(X, meta)
+        w = self._weights(meta)
         if self.intervals == "quantile":
             self.quantile_models_ = {
-                q: self._model(objective="quantile", alpha=q).fit(D, ratio) for q in QUANTILES
+                q: self._model(objective="quantile", alpha=q).fit(D, ratio, sample_weight=w)
+                for q in QUANTILES
             }
             self.ratio_quantiles_ = None
         else:
-            self.ratio_quantiles_ = self._conformal(D, ratio, meta)
-        self.model_ = self._model(objective="regression").fit(D, ratio)
+            self.ratio_quantiles_ = self._conformal(D, ratio, meta, w)
+        self.model_ = self._model(objective="regression").fit(D, ratio, sample_weight=w)
 
-    def _conformal(self, D: pd.DataFrame, ratio: np.ndarray, meta: pd.DataFrame) -> np.ndarray:
+    def _weights(self, meta: pd.DataFrame) -> np.ndarray | None:
+        if not self.recency_halflife:
+            return None
+        age = (meta["date"].max() - meta["date"]).dt.days.to_numpy(dtype=float)
+        return np.power(0.5, age / self.recency_halflife)
+
+    def _conformal(
+        self, D: pd.DataFrame, ratio: np.ndarray, meta: pd.DataFrame, w: np.ndarray | None
+    ) -> np.ndarray:
         """Quantiles of y / prediction on the last ``calibration_days`` cutoffs, per horizon."""
         last = meta["cutoff"].max()
         cal = (meta["cutoff"] > last - pd.Timedelta(days=self.calibration_days)).to_numpy()
         # the calibration fit must not see any target on or after the first calibration day
         first_cal = meta.loc[cal, "cutoff"].min()
         train = (meta["date"] <= first_cal).to_numpy()
-        model = self._model(objective="regression").fit(D[train], ratio[train])
+        wt = None if w is None else w[train]
+        model = self._model(objective="regression").fit(D[train], ratio[train], sample_weight=wt)
         pred = np.maximum(model.predict(D[cal]), 1e-6)
         errors = ratio[cal] / pred
         h = meta.loc[cal, "horizon"].to_numpy()

@@ -1,0 +1,119 @@
+"""Exponential smoothing (ETS) per site, via statsmodels, on the log scale."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from forecasting.data import schema
+from forecasting.forecast_frame import QUANTILE_COLUMNS, QUANTILES
+from forecasting.models.base import Forecaster, future_dates
+
+# (trend, damped) candidates; seasonality is always additive weekly on log1p counts
+CANDIDATES: tuple[tuple[str | None, bool], ...] = ((None, False), ("add", True))
+
+
+@dataclass
+class _SiteFit:
+    trend: str | None
+    damped: bool
+    params: np.ndarray
+    results: Any
+
+
+def _model(y: np.ndarray, trend: str | None, damped: bool, season: int) -> Any:
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    return ETSModel(
+        pd.Series(y),
+        error="add",
+        trend=trend,
+        damped_trend=damped,
+        seasonal="add",
+        seasonal_periods=season,
+    )
+
+
+def fit_site(y: np.ndarray, season: int = 7) -> _SiteFit:
+    """Fit the candidate ETS models to one site's log1p series; keep the best by AICc."""
+    from threadpoolctl import threadpool_limits
+
+    best: _SiteFit | None = None
+    best_aicc = np.inf
+    with threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for trend, damped in CANDIDATES:
+            try:
+                res = _model(y, trend, damped, season).fit(disp=False)
+            except (ValueError, np.linalg.LinAlgError):
+                continue
+            if np.isfinite(res.aicc) and res.aicc < best_aicc:
+                best_aicc = res.aicc
+                best = _SiteFit(trend, damped, np.asarray(res.params), res)
+    if best is None:
+        raise ValueError("no ETS candidate could be fitted")
+    return best
+
+
+class ETSForecaster(Forecaster):
+    """ETS(A, N|Ad, A) with weekly seasonality on log1p counts, chosen per site by AICc.
+
+    Working on the log scale makes seasonality and errors multiplicative and keeps the
+    intervals positive and right-skewed. The mean is the log-normal mean of the forecast.
+
+    Args:
+        season: Season length in days.
+        max_history_days: Fit on at most this many recent days (bounds fit time).
+    """
+
+    name = "ets"
+
+    def __init__(self, season: int = 7, max_history_days: int = 1100) -> None:
+        self.season = season
+        self.max_history_days = max_history_days
+
+    def _series(self, history: pd.DataFrame) -> dict[str, np.ndarray]:
+        out = {}
+        for site, g in history.groupby(schema.SITE, sort=True):
+            y = g[schema.TARGET].to_numpy(dtype=float)[-self.max_history_days :]
+            out[str(site)] = np.log1p(np.nan_to_num(y, nan=float(np.nanmean(y))))
+        return out
+
+    def _fit(self, history: pd.DataFrame) -> None:
+        self.fits_ = {s: fit_site(y, self.season) for s, y in self._series(history).items()}
+
+    def _update(self, history: pd.DataFrame) -> None:
+        """Re-run the filter on the new history with the fitted parameters (no re-estimation)."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for site, y in self._series(history).items():
+                f = self.fits_[site]
+                f.results = _model(y, f.trend, f.damped, self.season).smooth(f.params)
+
+    def _predict(self, horizon: int, future: pd.DataFrame | None) -> pd.DataFrame:
+        frames = []
+        z = norm.ppf(QUANTILES)
+        for site, g in self.history_.groupby(schema.SITE, sort=True):
+            res = self.fits_[str(site)].results
+            n = int(res.model.nobs)
+            pred = res.get_prediction(start=n, end=n + horizon - 1)
+            mu = np.asarray(pred.predicted_mean, dtype=float)
+            sd = np.sqrt(np.asarray(pred.forecast_variance, dtype=float))
+            last = pd.Timestamp(g[schema.DATE].iloc[-1])
+            frame = pd.DataFrame(
+                {
+                    "site_id": str(site),
+                    "cutoff": last,
+                    "date": future_dates(last, horizon),
+                    "horizon": np.arange(1, horizon + 1),
+                    "mean": np.expm1(mu + sd**2 / 2),
+                }
+            )
+            frame[list(QUANTILE_COLUMNS)] = np.expm1(mu[:, None] + sd[:, None] * z[None, :])
+            frames.append(frame)
+        return pd.concat(frames, ignore_index=True)
