@@ -283,8 +283,8 @@ def _prophet(
 ) -> PeerResult:
     from prophet import Prophet
 
-    for name in ("cmdstanpy", "prophet"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger("cmdstanpy").disabled = True  # one INFO line per fit otherwise
+    logging.getLogger("prophet").setLevel(logging.WARNING)
     start = time.perf_counter()
     df = _nixtla_frame(frame, cutoffs, horizon)
     k = max(int(refit_every), 1)

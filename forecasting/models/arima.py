@@ -20,8 +20,10 @@ Order search (``search=True``): each candidate of ``orders`` is fitted on the sa
 lowest AIC wins; every candidate's likelihood skips the same first ``max(d + 7 D)`` days, so AICs
 of differenced and undifferenced candidates are computed on the same observations. Converged
 candidates beat non-converged ones. If every candidate fails (an exception or non-finite
-likelihood), :data:`FALLBACK_ORDERS` are tried in turn; the last is a seasonal random walk in log
-space (plus regressors) with one free parameter, which does not fail on real data.
+likelihood), :data:`FALLBACK_ORDERS` are tried in turn, and if those fail too (a constant or
+all-zero series), a seasonal random walk in log space (plus regressors) whose variance is computed
+in closed form, without the optimiser: every site with enough days gets a forecast. Warnings raised
+inside fits are suppressed but counted (:meth:`ArimaForecaster.diagnostics`).
 
 Forecast distribution: the Gaussian predictive distribution of ``z`` (``mu``, ``sigma``), mapped
 back through the inverse transform. Quantiles are therefore asymmetric and positive. ``mean`` is
@@ -62,6 +64,9 @@ WEEK = 7
 YEAR_DAYS = 365.25
 MIN_OBSERVATIONS = 28
 """Fewest non-missing days a site needs in its window."""
+MIN_SIGMA2 = 1e-6
+"""Innovation variances (log scale) below this mark a degenerate fit (a constant series); it is
+also the floor of the last-resort model's variance."""
 MIN_DAYS_FOR_ANNUAL = 365
 """Below this many days in the window the annual Fourier terms are left out (not identifiable)."""
 
@@ -326,6 +331,9 @@ def fit_site(
                     break
         ok = [c for c in tried if c.ok]
         if not ok:
+            tried.append(_seasonal_random_walk(z, exog, beta))
+            ok = [c for c in tried if c.ok]
+        if not ok:
             errors = "; ".join(f"{c.pair}: {c.error}" for c in tried)
             raise ForecastingError(
                 f"site {site!r}: no ARIMA order could be fitted ({errors}). Fix: check the "
@@ -539,8 +547,8 @@ def _fit_candidate(
             llf = float(res.llf)
             if not (np.isfinite(llf) and np.all(np.isfinite(res.params))):
                 raise FloatingPointError("non-finite likelihood or parameters")
-            if not (np.isfinite(res.scale) and res.scale > 0):
-                raise FloatingPointError("zero or non-finite innovation variance")
+            if not (np.isfinite(res.scale) and res.scale > MIN_SIGMA2):
+                raise FloatingPointError("innovation variance ~0 (constant series?) or NaN")
             out.params = np.asarray(res.params, dtype=float)
             out.scale = float(res.scale)
             out.aic = -2.0 * llf + 2.0 * k_free
@@ -553,11 +561,41 @@ def _fit_candidate(
     return out
 
 
+def _seasonal_random_walk(z: np.ndarray, exog: np.ndarray, beta: np.ndarray) -> _Candidate:
+    """Last resort, no optimiser: ``(0,0,0)(0,1,0,7)`` with ``sigma2`` in closed form.
+
+    ``sigma2`` is the mean square of the lag-7 differences of the regression residual (its
+    maximum-likelihood value), floored at :data:`MIN_SIGMA2` so that constant series (a site
+    reporting zeros) still get a proper, narrow predictive distribution.
+    """
+    pair: OrderPair = ((0, 0, 0), (0, 1, 0, WEEK))
+    resid = z - exog @ beta
+    diffs = resid[WEEK:] - resid[:-WEEK]
+    diffs = diffs[np.isfinite(diffs)]
+    scale = float(np.mean(diffs**2)) if len(diffs) else np.nan
+    scale = max(scale, MIN_SIGMA2) if np.isfinite(scale) else 0.01
+    return _Candidate(pair=pair, ok=True, params=beta.copy(), scale=scale, fallback=True)
+
+
 def _filter(z: np.ndarray, exog: np.ndarray, pair: OrderPair, params_all: np.ndarray) -> Any:
-    """Kalman filter with fixed parameters (``sigma2`` last, not concentrated)."""
+    """Kalman filter with fixed parameters (``sigma2`` last, not concentrated).
+
+    Only what out-of-sample forecasting needs is kept (the per-day filtered and predicted state
+    histories are dropped): the pickled state shrinks about tenfold, to a few hundred kB a site.
+    """
+    from statsmodels.tsa.statespace import kalman_filter as kf
+
+    keep_less = (
+        kf.MEMORY_NO_PREDICTED
+        | kf.MEMORY_NO_FILTERED
+        | kf.MEMORY_NO_SMOOTHING
+        | kf.MEMORY_NO_STD_FORECAST
+        | kf.MEMORY_NO_GAIN
+        | kf.MEMORY_NO_LIKELIHOOD
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return _model(z, exog, pair).filter(params_all)
+        return _model(z, exog, pair).filter(params_all, conserve_memory=keep_less)
 
 
 # --------------------------------------------------------------------------- data and transforms

@@ -1,0 +1,169 @@
+"""ETS baseline + global LightGBM correction: the local level of ETS, the context of trees.
+
+Per site, ETS (weekly, log scale) tracks the level and weekday shape; one LightGBM over all
+sites learns what ETS cannot see (holidays, the annual cycle, recent surges, exogenous
+drivers) as a correction in log space. Quantiles are conformal: residual quantiles per
+horizon on held-out recent cutoffs.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from forecasting.data import schema
+from forecasting.features.builder import DirectFeatures
+from forecasting.forecast_frame import QUANTILE_COLUMNS, QUANTILES
+from forecasting.models.base import Forecaster
+from forecasting.models.ets import _model, _SiteFit, fit_site
+from forecasting.models.lightgbm import DEFAULT_PARAMS
+
+
+def ets_forecasts(
+    states: pd.DataFrame, fit: _SiteFit, cutoffs: np.ndarray, horizons: np.ndarray, season: int = 7
+) -> np.ndarray:
+    """h-step ETS forecasts (log scale) from the filtered states at each cutoff index.
+
+    Uses only states at or before each cutoff: level and trend at ``c``, and the seasonal
+    state of the last same-season day at or before ``c``.
+    """
+    c = np.asarray(cutoffs, dtype=np.int64)
+    h = np.asarray(horizons, dtype=np.int64)
+    level = states["level"].to_numpy()[c]
+    out = level.copy()
+    if fit.trend is not None and "trend" in states:
+        phi = float(fit.params[3]) if fit.damped else 1.0
+        growth = np.array([sum(phi**i for i in range(1, k + 1)) for k in range(0, h.max() + 1)])
+        out += growth[h] * states["trend"].to_numpy()[c]
+    back = -(-h // season)
+    out += states["seasonal"].to_numpy()[c + h - season * back]
+    return out
+
+
+class HybridForecaster(Forecaster):
+    """ETS per site plus a global LightGBM correction in log space.
+
+    Args:
+        max_horizon: Largest horizon trained for.
+        features: Design builder for the correction model.
+        season: Season length for ETS.
+        max_history_days: Days used to estimate each site's ETS parameters.
+        calibration_days: Recent cutoffs held out to calibrate the quantiles.
+        params: LightGBM parameters over ``DEFAULT_PARAMS``.
+        warmup_days: Days of ETS filtering before a cutoff may be a training row.
+        seed: Random seed.
+    """
+
+    name = "hybrid"
+
+    def __init__(
+        self,
+        max_horizon: int = 14,
+        features: DirectFeatures | None = None,
+        season: int = 7,
+        max_history_days: int = 1100,
+        calibration_days: int = 91,
+        params: dict[str, Any] | None = None,
+        warmup_days: int = 56,
+        seed: int = 0,
+    ) -> None:
+        self.max_horizon = max_horizon
+        self.features = features
+        self.season = season
+        self.max_history_days = max_history_days
+        self.calibration_days = calibration_days
+        self.params = params
+        self.warmup_days = warmup_days
+        self.seed = seed
+
+    def _builder(self) -> DirectFeatures:
+        return self.features or DirectFeatures()
+
+    def _lgb(self) -> Any:
+        import lightgbm as lgb
+
+        p: dict[str, Any] = {**DEFAULT_PARAMS, **(self.params or {})}
+        p.update(random_state=self.seed, objective="regression")
+        return lgb.LGBMRegressor(**p)
+
+    def _states(self, history: pd.DataFrame) -> None:
+        self.states_: dict[str, pd.DataFrame] = {}
+        self.starts_: dict[str, pd.Timestamp] = {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for site, g in history.groupby(schema.SITE, sort=True):
+                y = np.log1p(g[schema.TARGET].to_numpy(dtype=float))
+                fit = self.fits_[str(site)]
+                res = _model(y, fit.trend, fit.damped, self.season).smooth(fit.params)
+                self.states_[str(site)] = res.states.reset_index(drop=True)
+                self.starts_[str(site)] = pd.Timestamp(g[schema.DATE].iloc[0])
+
+    def _base(self, meta: pd.DataFrame) -> np.ndarray:
+        out = np.empty(len(meta))
+        for site, idx in meta.groupby("site_id", sort=False).indices.items():
+            rows = meta.iloc[idx]
+            c = (rows["cutoff"] - self.starts_[str(site)]).dt.days.to_numpy()
+            out[idx] = ets_forecasts(
+                self.states_[str(site)], self.fits_[str(site)], c, rows["horizon"].to_numpy()
+            )
+        return out
+
+    def _design(self, X: pd.DataFrame, meta: pd.DataFrame, base: np.ndarray) -> pd.DataFrame:
+        D = X.copy()
+        D["ets_rel"] = np.expm1(base) / meta["level"].to_numpy()
+        D["site"] = pd.Categorical(meta["site_id"].astype(str), categories=self.sites_)
+        return D
+
+    def _fit(self, history: pd.DataFrame) -> None:
+        self.sites_ = sorted(history[schema.SITE].astype(str).unique())
+        self.fits_ = {}
+        for site, g in history.groupby(schema.SITE, sort=True):
+            y = np.log1p(g[schema.TARGET].to_numpy(dtype=float))
+            self.fits_[str(site)] = fit_site(y[-self.max_history_days :], self.season)
+        self._states(history)
+        X, y, meta = self._builder().training_rows(history, self.max_horizon)
+        start = meta["site_id"].map(self.starts_)
+        ok = ((meta["cutoff"] - start).dt.days >= self.warmup_days).to_numpy()
+        ok &= np.isfinite(meta["level"].to_numpy()) & (meta["level"].to_numpy() > 0)
+        X, y, meta = X[ok].reset_index(drop=True), y[ok], meta[ok].reset_index(drop=True)
+        base = self._base(meta)
+        target = np.log1p(y) - base
+        D = self._design(X, meta, base)
+        self.residual_quantiles_, self.mean_factor_ = self._calibrate(D, target, meta)
+        self.model_ = self._lgb().fit(D, target)
+
+    def _calibrate(
+        self, D: pd.DataFrame, target: np.ndarray, meta: pd.DataFrame
+    ) -> tuple[np.ndarray, np.ndarray]:
+        last = meta["cutoff"].max()
+        cal = (meta["cutoff"] > last - pd.Timedelta(days=self.calibration_days)).to_numpy()
+        first_cal = meta.loc[cal, "cutoff"].min()
+        train = (meta["date"] <= first_cal).to_numpy()
+        model = self._lgb().fit(D[train], target[train])
+        resid = target[cal] - model.predict(D[cal])
+        h = meta.loc[cal, "horizon"].to_numpy()
+        q = np.empty((self.max_horizon, len(QUANTILES)))
+        factor = np.empty(self.max_horizon)
+        for k in range(1, self.max_horizon + 1):
+            e = resid[h == k] if np.any(h == k) else resid
+            q[k - 1] = np.quantile(e, QUANTILES)
+            factor[k - 1] = np.mean(np.exp(e))
+        return q, factor
+
+    def _update(self, history: pd.DataFrame) -> None:
+        self._states(history)
+
+    def _predict(self, horizon: int, future: pd.DataFrame | None) -> pd.DataFrame:
+        if horizon > self.max_horizon:
+            raise ValueError(f"horizon {horizon} exceeds max_horizon {self.max_horizon}; refit")
+        X, meta = self._builder().prediction_rows(self.history_, horizon, future)
+        base = self._base(meta)
+        centre = base + self.model_.predict(self._design(X, meta, base))
+        h = meta["horizon"].to_numpy() - 1
+        out = meta.drop(columns="level").copy()
+        out["mean"] = np.exp(centre) * self.mean_factor_[h] - 1
+        out[list(QUANTILE_COLUMNS)] = np.expm1(centre[:, None] + self.residual_quantiles_[h])
+        return out
