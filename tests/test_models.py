@@ -8,6 +8,9 @@ from forecasting.errors import NotFittedError
 from forecasting.evaluate.backtest import backtest
 from forecasting.forecast_frame import FORECAST_COLUMNS, is_monotone
 from forecasting.models.lightgbm import LightGBMForecaster
+from forecasting.models.ensemble import EnsembleForecaster
+from forecasting.models.ets import ETSForecaster
+from forecasting.models.hybrid import HybridForecaster
 from forecasting.models.naive import SeasonalNaive
 
 FAST_LGB = {"n_estimators": 60, "learning_rate": 0.1}
@@ -18,6 +21,9 @@ MODELS = {
     "lightgbm_quantile": lambda: LightGBMForecaster(
         max_horizon=7, params=FAST_LGB, intervals="quantile"
     ),
+    "ets": lambda: ETSForecaster(),
+    "hybrid": lambda: HybridForecaster(max_horizon=7, params=FAST_LGB),
+    "ensemble": lambda: EnsembleForecaster([SeasonalNaive(), ETSForecaster()]),
 }
 
 

@@ -12,6 +12,7 @@ import typer
 
 from forecasting import __version__
 from forecasting.cli import data as data_cli
+from forecasting.cli.backtest import backtest_command
 from forecasting.cli.demo import demo
 
 app = typer.Typer(
@@ -26,6 +27,7 @@ app = typer.Typer(
 )
 app.add_typer(data_cli.app, name="data")
 app.command("demo")(demo)
+app.command("backtest")(backtest_command)
 
 
 def _version(value: bool) -> None:

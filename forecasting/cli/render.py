@@ -10,6 +10,8 @@ from rich import box
 from rich.table import Table
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from forecasting.data.check import DataReport
 
 
@@ -52,5 +54,31 @@ def report_table(report: DataReport) -> Table:
     t.caption = (
         "busiest / peak: busiest weekday and month, as ratios to the quietest; "
         "surges: days >20% above the local weekday baseline"
+    )
+    return t
+
+
+METRIC_FORMATS = {  # column -> (header, format)
+    "MAE": ("MAE", ".2f"),
+    "MASE": ("MASE", ".3f"),
+    "pinball": ("pinball", ".2f"),
+    "cov90": ("cov90", ".2f"),
+    "brier_skill": ("Brier skill", ".3f"),
+    "F1": ("F1", ".2f"),
+    "false_alarms_30d": ("FA/30d", ".2f"),
+}
+
+
+def metrics_table(metrics: pd.DataFrame, title: str) -> Table:
+    """A table of backtest metrics, one row per model (best MAE first)."""
+    t = Table(box=box.SIMPLE_HEAD, caption_justify="left")
+    t.add_column("model", no_wrap=True)
+    for header, _ in METRIC_FORMATS.values():
+        t.add_column(header, justify="right", no_wrap=True)
+    for row in metrics.sort_values("MAE").to_dict(orient="records"):
+        t.add_row(str(row["model"]), *[_num(row[c], f) for c, (_, f) in METRIC_FORMATS.items()])
+    t.caption = (
+        f"{title}. cov90: share inside the 90% interval; Brier skill: surge-day probabilities "
+        "against a constant 0.1; F1 and FA/30d: alerts at p >= 0.5 (false alarms per 30 days)"
     )
     return t

@@ -542,7 +542,7 @@ def _fit_candidate(
         try:
             model = _model(z, exog, pair, concentrate_scale=True, loglikelihood_burn=burn)
             with model.fix_params(dict(zip(model.exog_names, beta, strict=True))):
-                res = model.fit(disp=False, maxiter=maxiter)
+                res = model.fit(disp=False, maxiter=maxiter, cov_type="none")
             k_free = len(res.params) - len(beta) + 1  # ARMA parameters + the scale
             llf = float(res.llf)
             if not (np.isfinite(llf) and np.all(np.isfinite(res.params))):
@@ -595,7 +595,7 @@ def _filter(z: np.ndarray, exog: np.ndarray, pair: OrderPair, params_all: np.nda
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return _model(z, exog, pair).filter(params_all, conserve_memory=keep_less)
+        return _model(z, exog, pair).filter(params_all, cov_type="none", conserve_memory=keep_less)
 
 
 # --------------------------------------------------------------------------- data and transforms

@@ -43,6 +43,15 @@ def ets_forecasts(
     return out
 
 
+# corrections should be small: shallow trees, many samples per leaf
+CORRECTION_PARAMS: dict[str, Any] = {
+    "num_leaves": 7,
+    "n_estimators": 200,
+    "min_child_samples": 200,
+    "learning_rate": 0.03,
+}
+
+
 class HybridForecaster(Forecaster):
     """ETS per site plus a global LightGBM correction in log space.
 
@@ -52,7 +61,7 @@ class HybridForecaster(Forecaster):
         season: Season length for ETS.
         max_history_days: Days used to estimate each site's ETS parameters.
         calibration_days: Recent cutoffs held out to calibrate the quantiles.
-        params: LightGBM parameters over ``DEFAULT_PARAMS``.
+        params: LightGBM parameters over ``DEFAULT_PARAMS`` and ``CORRECTION_PARAMS``.
         warmup_days: Days of ETS filtering before a cutoff may be a training row.
         seed: Random seed.
     """
@@ -85,7 +94,7 @@ class HybridForecaster(Forecaster):
     def _lgb(self) -> Any:
         import lightgbm as lgb
 
-        p: dict[str, Any] = {**DEFAULT_PARAMS, **(self.params or {})}
+        p: dict[str, Any] = {**DEFAULT_PARAMS, **CORRECTION_PARAMS, **(self.params or {})}
         p.update(random_state=self.seed, objective="regression")
         return lgb.LGBMRegressor(**p)
 
