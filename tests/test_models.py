@@ -7,10 +7,10 @@ import pytest
 from forecasting.errors import NotFittedError
 from forecasting.evaluate.backtest import backtest
 from forecasting.forecast_frame import FORECAST_COLUMNS, is_monotone
-from forecasting.models.lightgbm import LightGBMForecaster
 from forecasting.models.ensemble import EnsembleForecaster
 from forecasting.models.ets import ETSForecaster
 from forecasting.models.hybrid import HybridForecaster
+from forecasting.models.lightgbm import LightGBMForecaster
 from forecasting.models.naive import SeasonalNaive
 
 FAST_LGB = {"n_estimators": 60, "learning_rate": 0.1}

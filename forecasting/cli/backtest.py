@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Annotated
 
@@ -83,7 +84,7 @@ def backtest_command(
                     step=step,
                     windows=windows,
                     refit_every=refit_every,
-                    progress=lambda n, t=task: bar.advance(t, n),
+                    progress=functools.partial(bar.advance, task),
                 )
             )
     import pandas as pd
