@@ -7,6 +7,7 @@ import pytest
 from forecasting.errors import NotFittedError
 from forecasting.evaluate.backtest import backtest
 from forecasting.forecast_frame import FORECAST_COLUMNS, is_monotone
+from forecasting.models.arima import ArimaForecaster
 from forecasting.models.ensemble import EnsembleForecaster
 from forecasting.models.ets import ETSForecaster
 from forecasting.models.hybrid import HybridForecaster
@@ -22,6 +23,7 @@ MODELS = {
         max_horizon=7, params=FAST_LGB, intervals="quantile"
     ),
     "ets": lambda: ETSForecaster(),
+    "arima": lambda: ArimaForecaster(search=False),
     "hybrid": lambda: HybridForecaster(max_horizon=7, params=FAST_LGB),
     "ensemble": lambda: EnsembleForecaster([SeasonalNaive(), ETSForecaster()]),
 }

@@ -1,15 +1,23 @@
-"""Our models as they enter the benchmark (name -> unfitted model, and refit policy)."""
+"""Our models as they enter the benchmark (name -> unfitted model).
+
+Each dataset gets its own public-holiday calendar (a configuration, like a user's config).
+"""
 
 from __future__ import annotations
 
+from forecasting.models import make_model
 from forecasting.models.base import Forecaster
-from forecasting.models.lightgbm import LightGBMForecaster
-from forecasting.models.naive import SeasonalNaive
+
+HOLIDAYS: dict[str, tuple[str, str | None]] = {
+    "bern": ("CH", "BE"),
+    "iowa": ("US", "IA"),
+    "wales": ("GB", "WLS"),
+}
+
+BENCHMARKED = ("snaive", "ets", "arima", "lightgbm", "hybrid", "ensemble")
 
 
-def our_models(horizon: int = 7) -> dict[str, Forecaster]:
+def our_models(horizon: int = 7, dataset: str | None = None) -> dict[str, Forecaster]:
     """The package's models to benchmark, by display name."""
-    return {
-        "ours: SeasonalNaive": SeasonalNaive(),
-        "ours: LightGBM": LightGBMForecaster(max_horizon=horizon),
-    }
+    country, subdiv = HOLIDAYS.get(dataset or "", ("GB", "ENG"))
+    return {f"ours: {n}": make_model(n, horizon, country, subdiv) for n in BENCHMARKED}

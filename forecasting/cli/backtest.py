@@ -38,6 +38,12 @@ def backtest_command(
     refit_every: Annotated[
         int, typer.Option("--refit-every", min=1, help="Re-estimate every k windows.")
     ] = 4,
+    holidays: Annotated[
+        str | None,
+        typer.Option(
+            "--holidays", help="Holiday calendar, COUNTRY or COUNTRY-SUBDIV (e.g. CH-BE)."
+        ),
+    ] = None,
     site_col: SiteColOpt = None,
     date_col: DateColOpt = None,
     target_col: TargetColOpt = None,
@@ -60,6 +66,13 @@ def backtest_command(
     if unknown or not names:
         bad = (unknown or [""])[0]
         fail(f"--models: unknown model '{bad}'. Fix: choose from {', '.join(MODELS)}.")
+    from forecasting.config import load_config
+
+    cfg_holidays = load_config(config).holidays
+    country, subdiv = cfg_holidays.country, cfg_holidays.subdiv
+    if holidays:
+        country, _, sub = holidays.partition("-")
+        subdiv = sub or None
     kwargs, _, gap_policy = build_load_options(
         config, site_col, date_col, target_col, extra_cols, site_name
     )
@@ -79,7 +92,7 @@ def backtest_command(
             frames.append(
                 backtest(
                     frame,
-                    [make_model(name, horizon)],
+                    [make_model(name, horizon, country, subdiv)],
                     horizon=horizon,
                     step=step,
                     windows=windows,

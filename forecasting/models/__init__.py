@@ -3,49 +3,75 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from forecasting.features.builder import DirectFeatures
     from forecasting.models.base import Forecaster
 
 
-def _snaive(horizon: int) -> Forecaster:
+@dataclass(frozen=True)
+class ModelOptions:
+    """Settings shared by the registry's models.
+
+    Attributes:
+        horizon: Largest horizon the model must forecast.
+        country: Public-holiday country code (``holidays`` package).
+        subdiv: Subdivision code, or ``None``.
+    """
+
+    horizon: int = 7
+    country: str = "GB"
+    subdiv: str | None = "ENG"
+
+
+def _features(o: ModelOptions) -> DirectFeatures:
+    from forecasting.features.builder import DirectFeatures
+    from forecasting.features.calendar import HolidayFeatures
+
+    return DirectFeatures(holidays=HolidayFeatures(country=o.country, subdiv=o.subdiv))
+
+
+def _snaive(o: ModelOptions) -> Forecaster:
     from forecasting.models.naive import SeasonalNaive
 
+    del o
     return SeasonalNaive()
 
 
-def _ets(horizon: int) -> Forecaster:
+def _ets(o: ModelOptions) -> Forecaster:
     from forecasting.models.ets import ETSForecaster
 
+    del o
     return ETSForecaster()
 
 
-def _arima(horizon: int) -> Forecaster:
+def _arima(o: ModelOptions) -> Forecaster:
     from forecasting.models.arima import ArimaForecaster
 
-    return ArimaForecaster()
+    return ArimaForecaster(search=False, country=o.country, subdiv=o.subdiv)
 
 
-def _lightgbm(horizon: int) -> Forecaster:
+def _lightgbm(o: ModelOptions) -> Forecaster:
     from forecasting.models.lightgbm import LightGBMForecaster
 
-    return LightGBMForecaster(max_horizon=horizon)
+    return LightGBMForecaster(max_horizon=o.horizon, features=_features(o))
 
 
-def _hybrid(horizon: int) -> Forecaster:
+def _hybrid(o: ModelOptions) -> Forecaster:
     from forecasting.models.hybrid import HybridForecaster
 
-    return HybridForecaster(max_horizon=horizon)
+    return HybridForecaster(max_horizon=o.horizon, features=_features(o))
 
 
-def _ensemble(horizon: int) -> Forecaster:
+def _ensemble(o: ModelOptions) -> Forecaster:
     from forecasting.models.ensemble import EnsembleForecaster
 
-    return EnsembleForecaster([_hybrid(horizon), _ets(horizon)], name="ensemble")
+    return EnsembleForecaster([_hybrid(o), _ets(o), _arima(o)], name="ensemble")
 
 
-MODELS: dict[str, Callable[[int], Forecaster]] = {
+MODELS: dict[str, Callable[[ModelOptions], Forecaster]] = {
     "snaive": _snaive,
     "ets": _ets,
     "arima": _arima,
@@ -55,8 +81,16 @@ MODELS: dict[str, Callable[[int], Forecaster]] = {
 }
 
 
-def make_model(name: str, horizon: int) -> Forecaster:
+def make_model(
+    name: str, horizon: int = 7, country: str = "GB", subdiv: str | None = "ENG"
+) -> Forecaster:
     """An unfitted model by registry name.
+
+    Args:
+        name: One of :data:`MODELS`.
+        horizon: Largest horizon to forecast.
+        country: Public-holiday country for the models that use holidays.
+        subdiv: Its subdivision, or ``None``.
 
     Raises:
         ValueError: If the name is unknown (the message lists the known names).
@@ -66,4 +100,4 @@ def make_model(name: str, horizon: int) -> Forecaster:
     except KeyError:
         known = ", ".join(MODELS)
         raise ValueError(f"unknown model '{name}' (known: {known})") from None
-    return factory(horizon)
+    return factory(ModelOptions(horizon=horizon, country=country, subdiv=subdiv))

@@ -172,6 +172,9 @@ class ArimaForecaster(Forecaster):
     """One seasonal ARIMA per site, log scale, weekly SARIMA + annual Fourier + holidays.
 
     See the module docstring for the model. Sites are fitted independently by :func:`fit_site`.
+    :meth:`update` rolls each fitted site forward with :func:`update_site` (no re-estimation);
+    a site new in the history is fitted, a site absent from it is dropped. ``predict`` ignores
+    ``future``: the regressors are calendar features the model computes itself.
 
     Args:
         orders: Candidate ``((p, d, q), (P, D, Q, 7))`` pairs; ``None`` = :data:`DEFAULT_ORDERS`.
@@ -211,7 +214,7 @@ class ArimaForecaster(Forecaster):
         self.maxiter = maxiter
 
     @property
-    def params(self) -> ArimaParams:
+    def arima_params(self) -> ArimaParams:
         """The constructor settings as the :class:`ArimaParams` that :func:`fit_site` takes."""
         orders = DEFAULT_ORDERS if self.orders is None else _normalise_orders(self.orders)
         return ArimaParams(
@@ -226,13 +229,13 @@ class ArimaForecaster(Forecaster):
         )
 
     def _fit(self, history: pd.DataFrame) -> None:
-        params = self.params
+        params = self.arima_params
         self.fits_: dict[str, SiteFit] = {
             site: fit_site(y, dates, params, site=site) for site, y, dates in _site_series(history)
         }
 
     def _update(self, history: pd.DataFrame) -> None:
-        params = self.params
+        params = self.arima_params
         fits: dict[str, SiteFit] = {}
         for site, y, dates in _site_series(history):
             old = self.fits_.get(site)
@@ -248,7 +251,7 @@ class ArimaForecaster(Forecaster):
         # ``future`` is not used: the regressors are calendar features computed here.
         if horizon < 1:
             raise ValueError(f"horizon must be >= 1, got {horizon}")
-        params = self.params
+        params = self.arima_params
         frames = []
         for site, fit in self.fits_.items():
             frame = forecast_site(fit, horizon, params)

@@ -9,7 +9,7 @@ re-estimating its parameters, so backtests can refit only every k windows.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
@@ -27,14 +27,14 @@ class Forecaster(ABC):
 
     name: str = "forecaster"
 
-    def fit(self, history: pd.DataFrame) -> Forecaster:
+    def fit(self, history: pd.DataFrame) -> Self:
         """Estimate the model on ``history`` (a DemandFrame) and remember it for prediction."""
         self.history_ = _clean_history(history)
         self._fit(self.history_)
         self.fitted_ = True
         return self
 
-    def update(self, history: pd.DataFrame) -> Forecaster:
+    def update(self, history: pd.DataFrame) -> Self:
         """Give the fitted model newer history without re-estimating its parameters."""
         self._check_fitted()
         self.history_ = _clean_history(history)
