@@ -22,6 +22,21 @@ _LAZY = {
     "summarise_demand": "forecasting.data.check",
     "check_demand_file": "forecasting.data.check",
     "load_config": "forecasting.config",
+    "backtest": "forecasting.evaluate.backtest",
+    "score_backtest": "forecasting.evaluate.summary:evaluate",
+    "make_model": "forecasting.models",
+    "SeasonalNaive": "forecasting.models.naive",
+    "ETSForecaster": "forecasting.models.ets",
+    "ArimaForecaster": "forecasting.models.arima",
+    "LightGBMForecaster": "forecasting.models.lightgbm",
+    "HybridForecaster": "forecasting.models.hybrid",
+    "EnsembleForecaster": "forecasting.models.ensemble",
+    "DirectFeatures": "forecasting.features.builder",
+    "CalendarFeatures": "forecasting.features.calendar",
+    "HolidayFeatures": "forecasting.features.calendar",
+    "LagFeatures": "forecasting.features.lags",
+    "metrics": "forecasting.evaluate.metrics:",
+    "fan_chart": "forecasting.plot",
     "Config": "forecasting.config",
 }
 
@@ -30,7 +45,11 @@ __all__ = ["__version__", *_LAZY]
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        module_name, sep, attr = _LAZY[name].partition(":")
+        module = importlib.import_module(module_name)
+        if sep and not attr:  # a module itself
+            return module
+        return getattr(module, attr or name)
     raise AttributeError(f"module 'forecasting' has no attribute {name!r}")
 
 

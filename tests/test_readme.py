@@ -32,4 +32,6 @@ def test_readme_library_example_when_executed_runs(tmp_path, monkeypatch, capsys
     exec(compile(code, "README.md", "exec"), {})
     out = capsys.readouterr().out
     assert "weekly_ratio" in out
+    assert "brier_skill" in out
     assert (tmp_path / "my-data" / "demand.csv").is_file()
+    assert (tmp_path / "fan_chart.png").stat().st_size > 10_000
