@@ -6,12 +6,11 @@ import math
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
+import pandas as pd
 from rich import box
 from rich.table import Table
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from forecasting.data.check import DataReport
 
 
@@ -80,5 +79,35 @@ def metrics_table(metrics: pd.DataFrame, title: str) -> Table:
     t.caption = (
         f"{title}. cov90: share inside the 90% interval; Brier skill: surge-day probabilities "
         "against a constant 0.1; F1 and FA/30d: alerts at p >= 0.5 (false alarms per 30 days)"
+    )
+    return t
+
+
+def forecast_table(forecast: pd.DataFrame, history: pd.DataFrame) -> Table:
+    """Next days per site: mean with 90% interval and the chance of a surge day.
+
+    The surge threshold is each site's 90th percentile of the last 365 days.
+    """
+    from forecasting.evaluate.summary import add_surge_columns
+
+    scored = add_surge_columns(forecast.assign(y=float("nan")), history)
+    t = Table(box=box.SIMPLE_HEAD, caption_justify="left")
+    t.add_column("site", no_wrap=True)
+    t.add_column("limit", justify="right", no_wrap=True)
+    days = sorted(scored["date"].unique())
+    for d in days:
+        t.add_column(pd.Timestamp(d).strftime("%a %d"), justify="right", no_wrap=True)
+    for site, g in scored.groupby("site_id", sort=True):
+        g = g.set_index("date")
+        cells = []
+        for d in days:
+            r = g.loc[d]
+            colour = "red" if r["p_surge"] >= 0.5 else "yellow" if r["p_surge"] >= 0.2 else ""
+            text = f"{r['mean']:.0f}\n{r['p_surge']:.0%}"
+            cells.append(f"[{colour}]{text}[/]" if colour else text)
+        t.add_row(str(site), f"{g['threshold'].iloc[0]:.0f}", *cells)
+    t.caption = (
+        "limit: surge threshold (90th percentile of the last year); each day: expected "
+        "attendances, then the chance of exceeding the limit"
     )
     return t
