@@ -90,13 +90,29 @@ def test_backtest_when_run_joins_truth_and_covers_most(name, panel):
 
 
 def test_backtest_when_model_sees_cutoff_history_only(panel):
-    """A model that peeks at data after the cutoff would see the doubled values."""
-    seen = []
+    """Fit and update get history up to the cutoff; ``future`` never carries the target."""
+    seen: list[tuple[str, pd.Timestamp]] = []
+    futures: list[pd.DataFrame] = []
 
     class Spy(SeasonalNaive):
         def _fit(self, history):
-            seen.append(history["date"].max())
+            seen.append(("fit", history["date"].max()))
             super()._fit(history)
 
-    bt = backtest(panel, [Spy()], horizon=7, step=7, windows=4, refit_every=1)
-    assert [pd.Timestamp(s) for s in seen] == sorted(bt["cutoff"].unique().tolist())
+        def _update(self, history):
+            seen.append(("update", history["date"].max()))
+
+        def _predict(self, horizon, future):
+            futures.append(future)
+            return super()._predict(horizon, future)
+
+    bt = backtest(panel, [Spy()], horizon=7, step=7, windows=4, refit_every=2)
+    cutoffs = sorted(pd.Timestamp(c) for c in bt["cutoff"].unique())
+    assert seen == [
+        ("fit", cutoffs[0]),
+        ("update", cutoffs[1]),
+        ("fit", cutoffs[2]),
+        ("update", cutoffs[3]),
+    ]
+    assert all("attendances" not in f.columns for f in futures)
+    assert all(f["date"].min() > c for f, c in zip(futures, cutoffs, strict=True))
