@@ -43,8 +43,7 @@ def _snaive(o: ModelOptions) -> Forecaster:
 def _ets(o: ModelOptions) -> Forecaster:
     from forecasting.models.ets import ETSForecaster
 
-    del o
-    return ETSForecaster()
+    return ETSForecaster(calendar=True, country=o.country, subdiv=o.subdiv)
 
 
 def _arima(o: ModelOptions) -> Forecaster:

@@ -44,7 +44,6 @@ import time
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -55,6 +54,7 @@ from forecasting.data import schema
 from forecasting.errors import ForecastingError, InsufficientHistoryError
 from forecasting.forecast_frame import QUANTILE_COLUMNS, QUANTILES
 from forecasting.models.base import Forecaster, future_dates
+from forecasting.models.regressors import calendar_regressors, weekly_difference_regression
 
 Order = tuple[int, int, int]
 SeasonalOrder = tuple[int, int, int, int]
@@ -315,7 +315,7 @@ def fit_site(
     regressors = calendar_regressors(idx, fourier_k=k, country=params.country, subdiv=params.subdiv)
     regressors = regressors.loc[:, regressors.abs().sum() > 0]  # drop holiday columns never set
     regressors.insert(0, "const", 1.0)
-    beta = _regression(z, regressors.to_numpy())
+    beta = weekly_difference_regression(z, regressors.to_numpy())
     exog = regressors.to_numpy()
 
     requested = params.orders if params.search else params.orders[:1]
@@ -428,57 +428,6 @@ def forecast_site(fit: SiteFit, horizon: int, params: ArimaParams) -> pd.DataFra
 # --------------------------------------------------------------------------- regressors
 
 
-def calendar_regressors(
-    dates: pd.DatetimeIndex,
-    *,
-    fourier_k: int = 3,
-    country: str = "GB",
-    subdiv: str | None = "ENG",
-) -> pd.DataFrame:
-    """Annual Fourier terms and public-holiday dummies for ``dates``.
-
-    Args:
-        dates: Days (need not be consecutive).
-        fourier_k: Sine/cosine pairs of the annual cycle (``sin1, cos1, ..., sinK, cosK``).
-        country: ``holidays`` country code.
-        subdiv: ``holidays`` subdivision code, or ``None``.
-
-    Returns:
-        A float frame indexed by ``dates``: ``sin1 .. cosK``, ``holiday`` (a public holiday) and
-        ``after_holiday`` (the day after one, when not itself a holiday).
-    """
-    dates = pd.DatetimeIndex(dates).normalize()
-    t = (dates - pd.Timestamp("1970-01-01")).days.to_numpy(dtype=float) / YEAR_DAYS
-    columns: dict[str, np.ndarray] = {}
-    for k in range(1, fourier_k + 1):
-        columns[f"sin{k}"] = np.sin(2 * np.pi * k * t)
-        columns[f"cos{k}"] = np.cos(2 * np.pi * k * t)
-    if len(dates):
-        years = tuple(range(int(dates.min().year) - 1, int(dates.max().year) + 1))
-        days = _holiday_days(country, subdiv, years)
-    else:
-        days = pd.DatetimeIndex([])
-    holiday = dates.isin(days)
-    after = (dates - pd.Timedelta(days=1)).isin(days) & ~holiday
-    columns["holiday"] = holiday.astype(float)
-    columns["after_holiday"] = after.astype(float)
-    return pd.DataFrame(columns, index=dates)
-
-
-@lru_cache(maxsize=64)
-def _holiday_days(country: str, subdiv: str | None, years: tuple[int, ...]) -> pd.DatetimeIndex:
-    import holidays
-
-    try:
-        days = holidays.country_holidays(country, subdiv=subdiv, years=years)
-    except NotImplementedError as exc:
-        raise ValueError(
-            f"unknown holiday calendar country={country!r} subdiv={subdiv!r} ({exc}). Fix: use "
-            "a country/subdivision code of the `holidays` package, e.g. GB/ENG or CH/BE."
-        ) from exc
-    return pd.DatetimeIndex(sorted(pd.Timestamp(d) for d in days))
-
-
 def _regressors_for(
     dates: pd.DatetimeIndex, columns: tuple[str, ...], params: ArimaParams
 ) -> np.ndarray:
@@ -486,23 +435,6 @@ def _regressors_for(
     frame = calendar_regressors(dates, fourier_k=k, country=params.country, subdiv=params.subdiv)
     frame.insert(0, "const", 1.0)
     return frame.loc[:, list(columns)].to_numpy()
-
-
-def _regression(z: np.ndarray, exog: np.ndarray) -> np.ndarray:
-    """Regression coefficients: OLS on lag-7 differences, the constant from the mean remainder.
-
-    Differencing removes the weekly shape and level shifts, which would otherwise leak into the
-    annual terms. ``exog[:, 0]`` is the constant.
-    """
-    beta = np.zeros(exog.shape[1])
-    if exog.shape[1] > 1 and len(z) > WEEK:
-        dz = z[WEEK:] - z[:-WEEK]
-        dx = exog[WEEK:, 1:] - exog[:-WEEK, 1:]
-        rows = np.isfinite(dz)
-        if rows.sum() > dx.shape[1]:
-            beta[1:] = np.linalg.lstsq(dx[rows], dz[rows], rcond=None)[0]
-    beta[0] = np.nanmean(z - exog[:, 1:] @ beta[1:])
-    return beta
 
 
 # --------------------------------------------------------------------------- SARIMAX plumbing

@@ -66,26 +66,68 @@ class ETSForecaster(Forecaster):
     Working on the log scale makes seasonality and errors multiplicative and keeps the
     intervals positive and right-skewed. The mean is the log-normal mean of the forecast.
 
+    With ``calendar=True`` the annual cycle (``fourier_k`` harmonics) and public holidays are
+    estimated on the log scale from week-on-week differences (robust to level shifts),
+    removed before ETS, and added back to the forecast: ETS alone has no annual season.
+
     Args:
         season: Season length in days.
         max_history_days: Fit on at most this many recent days (bounds fit time).
+        calendar: Remove annual Fourier and holiday effects before smoothing.
+        fourier_k: Annual harmonics when ``calendar`` is on.
+        country: Public-holiday country (``holidays`` code).
+        subdiv: Its subdivision, or ``None``.
     """
 
     name = "ets"
 
-    def __init__(self, season: int = 7, max_history_days: int = 1100) -> None:
+    def __init__(
+        self,
+        season: int = 7,
+        max_history_days: int = 1100,
+        calendar: bool = False,
+        fourier_k: int = 3,
+        country: str = "GB",
+        subdiv: str | None = "ENG",
+    ) -> None:
         self.season = season
         self.max_history_days = max_history_days
+        self.calendar = calendar
+        self.fourier_k = fourier_k
+        self.country = country
+        self.subdiv = subdiv
 
-    def _series(self, history: pd.DataFrame) -> dict[str, np.ndarray]:
+    def _regressors(self, dates: pd.DatetimeIndex) -> np.ndarray:
+        from forecasting.models.regressors import calendar_regressors
+
+        return calendar_regressors(
+            dates, fourier_k=self.fourier_k, country=self.country, subdiv=self.subdiv
+        ).to_numpy()
+
+    def _series(self, history: pd.DataFrame, estimate: bool = False) -> dict[str, np.ndarray]:
+        from forecasting.models.regressors import weekly_difference_regression
+
+        if estimate:
+            self.betas_: dict[str, np.ndarray] = {}
         out = {}
         for site, g in history.groupby(schema.SITE, sort=True):
-            y = g[schema.TARGET].to_numpy(dtype=float)[-self.max_history_days :]
-            out[str(site)] = np.log1p(np.nan_to_num(y, nan=float(np.nanmean(y))))
+            g = g.iloc[-self.max_history_days :]
+            y = g[schema.TARGET].to_numpy(dtype=float)
+            z = np.log1p(np.nan_to_num(y, nan=float(np.nanmean(y))))
+            if self.calendar:
+                X = self._regressors(pd.DatetimeIndex(g[schema.DATE]))
+                if estimate:
+                    const = np.ones((len(z), 1))
+                    beta = weekly_difference_regression(z, np.hstack([const, X]))
+                    self.betas_[str(site)] = beta[1:]
+                z = z - X @ self.betas_[str(site)]
+            out[str(site)] = z
         return out
 
     def _fit(self, history: pd.DataFrame) -> None:
-        self.fits_ = {s: fit_site(y, self.season) for s, y in self._series(history).items()}
+        self.fits_ = {
+            s: fit_site(y, self.season) for s, y in self._series(history, estimate=True).items()
+        }
 
     def _update(self, history: pd.DataFrame) -> None:
         """Re-run the filter on the new history with the fitted parameters (no re-estimation)."""
@@ -105,6 +147,8 @@ class ETSForecaster(Forecaster):
             mu = np.asarray(pred.predicted_mean, dtype=float)
             sd = np.sqrt(np.asarray(pred.forecast_variance, dtype=float))
             last = pd.Timestamp(g[schema.DATE].iloc[-1])
+            if self.calendar:
+                mu = mu + self._regressors(future_dates(last, horizon)) @ self.betas_[str(site)]
             frame = pd.DataFrame(
                 {
                     "site_id": str(site),

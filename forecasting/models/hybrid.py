@@ -63,6 +63,9 @@ class HybridForecaster(Forecaster):
         calibration_days: Recent cutoffs held out to calibrate the quantiles.
         params: LightGBM parameters over ``DEFAULT_PARAMS`` and ``CORRECTION_PARAMS``.
         warmup_days: Days of ETS filtering before a cutoff may be a training row.
+        calendar: Remove annual Fourier and holiday effects (the feature builder's holiday
+            calendar) before ETS, as :class:`ETSForecaster` does, and add them back.
+        fourier_k: Annual harmonics when ``calendar`` is on.
         seed: Random seed.
     """
 
@@ -77,6 +80,8 @@ class HybridForecaster(Forecaster):
         calibration_days: int = 91,
         params: dict[str, Any] | None = None,
         warmup_days: int = 56,
+        calendar: bool = True,
+        fourier_k: int = 3,
         seed: int = 0,
     ) -> None:
         self.max_horizon = max_horizon
@@ -86,6 +91,8 @@ class HybridForecaster(Forecaster):
         self.calibration_days = calibration_days
         self.params = params
         self.warmup_days = warmup_days
+        self.calendar = calendar
+        self.fourier_k = fourier_k
         self.seed = seed
 
     def _builder(self) -> DirectFeatures:
@@ -98,13 +105,37 @@ class HybridForecaster(Forecaster):
         p.update(random_state=self.seed, objective="regression")
         return lgb.LGBMRegressor(**p)
 
+    def _calendar(self, dates: pd.DatetimeIndex) -> np.ndarray:
+        from forecasting.models.regressors import calendar_regressors
+
+        hol = self._builder().holidays
+        frame = calendar_regressors(
+            dates, fourier_k=self.fourier_k, country=hol.country, subdiv=hol.subdiv
+        )
+        return frame.to_numpy()
+
+    def _log_series(self, g: pd.DataFrame, estimate: bool = False) -> np.ndarray:
+        """log1p counts of one site, calendar effects removed when ``calendar`` is on."""
+        from forecasting.models.regressors import weekly_difference_regression
+
+        z = np.log1p(g[schema.TARGET].to_numpy(dtype=float))
+        if not self.calendar:
+            return z
+        site = str(g[schema.SITE].iloc[0])
+        X = self._calendar(pd.DatetimeIndex(g[schema.DATE]))
+        if estimate:
+            n = self.max_history_days
+            design = np.hstack([np.ones((len(z), 1)), X])
+            self.betas_[site] = weekly_difference_regression(z[-n:], design[-n:])[1:]
+        return z - X @ self.betas_[site]
+
     def _states(self, history: pd.DataFrame) -> None:
         self.states_: dict[str, pd.DataFrame] = {}
         self.starts_: dict[str, pd.Timestamp] = {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             for site, g in history.groupby(schema.SITE, sort=True):
-                y = np.log1p(g[schema.TARGET].to_numpy(dtype=float))
+                y = self._log_series(g)
                 fit = self.fits_[str(site)]
                 res = _model(y, fit.trend, fit.damped, self.season).smooth(fit.params)
                 self.states_[str(site)] = res.states.reset_index(drop=True)
@@ -118,6 +149,9 @@ class HybridForecaster(Forecaster):
             out[idx] = ets_forecasts(
                 self.states_[str(site)], self.fits_[str(site)], c, rows["horizon"].to_numpy()
             )
+            if self.calendar:
+                target = pd.DatetimeIndex(rows["date"])
+                out[idx] += self._calendar(target) @ self.betas_[str(site)]
         return out
 
     def _design(self, X: pd.DataFrame, meta: pd.DataFrame, base: np.ndarray) -> pd.DataFrame:
@@ -129,8 +163,9 @@ class HybridForecaster(Forecaster):
     def _fit(self, history: pd.DataFrame) -> None:
         self.sites_ = sorted(history[schema.SITE].astype(str).unique())
         self.fits_ = {}
+        self.betas_: dict[str, np.ndarray] = {}
         for site, g in history.groupby(schema.SITE, sort=True):
-            y = np.log1p(g[schema.TARGET].to_numpy(dtype=float))
+            y = self._log_series(g, estimate=True)
             self.fits_[str(site)] = fit_site(y[-self.max_history_days :], self.season)
         self._states(history)
         X, y, meta = self._builder().training_rows(history, self.max_horizon)
