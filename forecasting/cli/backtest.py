@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,6 +18,9 @@ from forecasting.cli.data import (
     TargetColOpt,
     build_load_options,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_MODELS = "snaive,ets,hybrid"
 
@@ -52,14 +55,11 @@ def backtest_command(
     config: ConfigOpt = None,
 ) -> None:
     """Backtest models on rolling origins; write forecasts with y and print metrics."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
     from forecasting.cli.render import metrics_table
     from forecasting.data.load import load_demand
-    from forecasting.evaluate.backtest import backtest
     from forecasting.evaluate.summary import evaluate
     from forecasting.io import atomic_path
-    from forecasting.models import MODELS, make_model
+    from forecasting.models import MODELS
 
     names = [n.strip() for n in models.split(",") if n.strip()]
     unknown = [n for n in names if n not in MODELS]
@@ -77,7 +77,35 @@ def backtest_command(
         config, site_col, date_col, target_col, extra_cols, site_name
     )
     frame = load_demand(data, horizon=horizon, gap_policy=gap_policy, **kwargs)  # type: ignore[arg-type]
-    chunks = -(-windows // refit_every)
+    result = backtest_with_progress(
+        frame, names, horizon, step, windows, refit_every, country, subdiv
+    )
+    with atomic_path(out) as tmp:
+        result.to_csv(tmp, index=False, date_format="%Y-%m-%d", float_format="%.3f")
+    console.print(
+        metrics_table(evaluate(result, frame), f"{data}: {windows} windows × {horizon} days")
+    )
+    console.print(f"Wrote {len(result):,} forecast rows to {out}")
+
+
+def backtest_with_progress(
+    frame: pd.DataFrame,
+    names: list[str],
+    horizon: int,
+    step: int,
+    windows: int,
+    refit_every: int,
+    country: str = "GB",
+    subdiv: str | None = "ENG",
+) -> pd.DataFrame:
+    """Backtest registry models one after another with a progress bar; one combined frame."""
+    import pandas as pd
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from forecasting.evaluate.backtest import backtest
+    from forecasting.models import make_model
+
+    frames = []
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -86,9 +114,8 @@ def backtest_command(
         console=console,
         transient=True,
     ) as bar:
-        frames = []
         for name in names:
-            task = bar.add_task(f"backtest {name}", total=chunks)
+            task = bar.add_task(f"backtest {name}", total=-(-windows // refit_every))
             frames.append(
                 backtest(
                     frame,
@@ -100,12 +127,4 @@ def backtest_command(
                     progress=functools.partial(bar.advance, task),
                 )
             )
-    import pandas as pd
-
-    result = pd.concat(frames, ignore_index=True)
-    with atomic_path(out) as tmp:
-        result.to_csv(tmp, index=False, date_format="%Y-%m-%d", float_format="%.3f")
-    console.print(
-        metrics_table(evaluate(result, frame), f"{data}: {windows} windows × {horizon} days")
-    )
-    console.print(f"Wrote {len(result):,} forecast rows to {out}")
+    return pd.concat(frames, ignore_index=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -25,13 +24,11 @@ def demo(
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
 ) -> None:
     """Synthesise multi-site data, check it, backtest, train and forecast the next week."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
+    from forecasting.cli.backtest import backtest_with_progress
     from forecasting.cli.render import forecast_table, metrics_table, report_table, report_title
     from forecasting.data.check import check_demand_file
     from forecasting.data.export import write_synth
     from forecasting.data.synth import synth_demand
-    from forecasting.evaluate.backtest import backtest
     from forecasting.evaluate.summary import evaluate
     from forecasting.io import atomic_path
     from forecasting.models import make_model
@@ -52,31 +49,7 @@ def demo(
 
     console.print(f"\n[bold]2. Backtest[/]: {windows} weekly cutoffs, 7 days ahead")
     frame = frame[["site_id", "date", "attendances"]]
-    results = []
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        for name in DEMO_MODELS:
-            task = bar.add_task(f"backtest {name}", total=-(-windows // 4))
-            results.append(
-                backtest(
-                    frame,
-                    [make_model(name, 7)],
-                    horizon=7,
-                    step=7,
-                    windows=windows,
-                    refit_every=4,
-                    progress=functools.partial(bar.advance, task),
-                )
-            )
-    import pandas as pd
-
-    bt = pd.concat(results, ignore_index=True)
+    bt = backtest_with_progress(frame, list(DEMO_MODELS), 7, 7, windows, refit_every=4)
     with atomic_path(out / "backtest.csv") as tmp:
         bt.to_csv(tmp, index=False, date_format="%Y-%m-%d", float_format="%.3f")
     console.print(metrics_table(evaluate(bt, frame), f"{out / 'backtest.csv'}"))
