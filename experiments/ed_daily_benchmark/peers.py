@@ -35,6 +35,7 @@ Settings (see README.md):
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -62,6 +63,13 @@ DISPLAY: dict[str, str] = {
 }
 CONFORMAL_WINDOWS = 20
 PROPHET_SAMPLES = 1000
+#: what a cached peer frame depends on besides the protocol (bump when a peer's setup changes)
+SETTINGS: dict[str, object] = {
+    "version": 1,
+    "levels": LEVELS,
+    "conformal_windows": CONFORMAL_WINDOWS,
+    "prophet_samples": PROPHET_SAMPLES,
+}
 
 
 @dataclass
@@ -80,7 +88,7 @@ class PeerResult:
 def _step_of(cutoffs: Sequence[pd.Timestamp]) -> int:
     if len(cutoffs) < 2:
         return 1
-    steps = {int((b - a).days) for a, b in zip(cutoffs[:-1], cutoffs[1:], strict=True)}
+    steps = {int((b - a).days) for a, b in itertools.pairwise(cutoffs)}
     if len(steps) != 1:
         raise ValueError(f"cutoffs must be evenly spaced, got steps {sorted(steps)}")
     return steps.pop()

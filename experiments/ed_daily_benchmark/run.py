@@ -13,7 +13,8 @@ re-estimated every ``--refit-every`` windows and rolled forward in between (see 
 roll forward). Everything runs on one thread. Per dataset it prints one table sorted by MAE and
 writes ``<out>/<dataset>.md``, ``<out>/<dataset>_forecasts.csv.gz`` (all models' backtest
 frames) and ``<out>/<dataset>_by_horizon.csv``. Each model's frame is also cached under
-``<out>/cache/<dataset>/``; ``--reuse`` takes it from there instead of rerunning.
+``<out>/cache/<dataset>/``; ``--reuse peers`` (or ``all``) takes it from there instead of
+rerunning (ours change often: reuse them only when you know they did not).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ for _var in (
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
+import hashlib  # noqa: E402
+import inspect  # noqa: E402
 import json  # noqa: E402
 import re  # noqa: E402
 import sys  # noqa: E402
@@ -145,10 +148,13 @@ def parse_overrides(text: str) -> dict[str, int]:
     return out
 
 
-def select_ours(spec: str, horizon: int) -> dict[str, object]:
-    models = ours.our_models(horizon)
+def select_ours(spec: str, horizon: int, dataset: str) -> dict[str, object]:
     if spec.strip().lower() == "none":
         return {}
+    if "dataset" in inspect.signature(ours.our_models).parameters:
+        models = ours.our_models(horizon, dataset=dataset)  # per-dataset holiday calendar
+    else:
+        models = ours.our_models(horizon)
     if spec.strip().lower() == "all":
         return models
     chosen = {}
@@ -184,8 +190,15 @@ def run_ours(name, model, frame, args, refit_every):
     return bt, seconds, f"refit every {refit_every}"
 
 
-def cached(path: Path, reuse: bool, compute):
-    meta = path.with_suffix("").with_suffix(".json")
+def cached(cache: Path, stem: str, config: dict, reuse: bool, compute):
+    """Run ``compute`` or take its frame from ``cache``, keyed by the full run ``config``.
+
+    The file name carries a hash of ``config`` (model, parameters, refit policy, protocol), so
+    runs with other settings, e.g. by someone else into the same folder, never mix.
+    """
+    key = hashlib.sha1(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:10]
+    path = cache / f"{stem}__{key}.csv.gz"
+    meta = cache / f"{stem}__{key}.json"
     if reuse and path.exists() and meta.exists():
         info = json.loads(meta.read_text())
         bt = pd.read_csv(path, parse_dates=["cutoff", "date"])
@@ -195,19 +208,42 @@ def cached(path: Path, reuse: bool, compute):
     if result is None:
         return None
     bt, seconds, note = result
-    path.parent.mkdir(parents=True, exist_ok=True)
+    cache.mkdir(parents=True, exist_ok=True)
     bt.to_csv(path, index=False)
-    meta.write_text(json.dumps({"seconds": seconds, "note": note}))
+    meta.write_text(json.dumps({"seconds": seconds, "note": note, "config": config}, default=str))
     return bt, seconds, note
+
+
+def protocol(args, frame: pd.DataFrame, k: int) -> dict:
+    return {
+        "horizon": args.horizon,
+        "step": args.step,
+        "windows": args.windows,
+        "refit_every": k,
+        "data_end": str(pd.Timestamp(frame["date"].max()).date()),
+        "rows": len(frame),
+    }
+
+
+def ours_config(model_name: str, model, args, frame, k: int) -> dict:
+    params = {p: repr(v) for p, v in sorted(model.get_params().items())}
+    return {"model": model_name, "class": type(model).__name__, "params": params} | protocol(
+        args, frame, k
+    )
+
+
+def peer_config(peer: str, args, frame, k: int, country: str | None) -> dict:
+    return {"peer": peer, "country": country, "settings": peers.SETTINGS} | protocol(args, frame, k)
 
 
 def run_dataset(name: str, args) -> pd.DataFrame:
     frame = datasets.load(name, args.data_dir)
     cuts = cutoffs_for(frame, args.horizon, args.step, args.windows)
     n_sites = frame["site_id"].nunique()
+    first, last = frame["date"].min(), frame["date"].max()
     print(
-        f"\n== {name}: {n_sites} series, {frame['date'].min():%Y-%m-%d}..{frame['date'].max():%Y-%m-%d}"
-        f" ({len(frame)} rows); {len(cuts)} cutoffs {cuts[0]:%Y-%m-%d}..{cuts[-1]:%Y-%m-%d}",
+        f"\n== {name}: {n_sites} series, {first:%Y-%m-%d}..{last:%Y-%m-%d} ({len(frame)} rows); "
+        f"{len(cuts)} cutoffs {cuts[0]:%Y-%m-%d}..{cuts[-1]:%Y-%m-%d}",
         flush=True,
     )
     overrides = parse_overrides(args.refit_override)
@@ -223,12 +259,14 @@ def run_dataset(name: str, args) -> pd.DataFrame:
         notes[model_name] = note
         print(f"  {model_name}: {secs:.1f} s ({note})", flush=True)
 
-    for model_name, model in select_ours(args.ours, args.horizon).items():
+    for model_name, model in select_ours(args.ours, args.horizon, name).items():
         k = overrides.get(model_name.lower(), args.refit_every)
         print(f"  running {model_name} ...", flush=True)
         result = cached(
-            cache / f"{slug(model_name)}.csv.gz",
-            args.reuse,
+            cache,
+            slug(model_name),
+            ours_config(model_name, model, args, frame, k),
+            args.reuse == "all",
             lambda model=model, model_name=model_name, k=k: run_ours(
                 model_name, model, frame, args, k
             ),
@@ -246,7 +284,9 @@ def run_dataset(name: str, args) -> pd.DataFrame:
                 return None
             return res.forecasts, res.seconds, res.note
 
-        record(peers.DISPLAY.get(peer, peer), cached(cache / f"{peer}.csv.gz", args.reuse, compute))
+        config = peer_config(peer, args, frame, k, COUNTRY.get(name))
+        result = cached(cache, peer, config, args.reuse != "none", compute)
+        record(peers.DISPLAY.get(peer, peer), result)
 
     if not frames:
         print("  nothing ran", flush=True)
@@ -312,7 +352,12 @@ def main(argv: list[str] | None = None) -> int:
         help="per-model refit, e.g. 'prophet=1,autoets=1' (peer keys or our display names)",
     )
     p.add_argument("--out", default="experiments/ed_daily_benchmark/results")
-    p.add_argument("--reuse", action="store_true", help="reuse cached per-model frames")
+    p.add_argument(
+        "--reuse",
+        choices=("none", "peers", "all"),
+        default="none",
+        help="take cached per-model frames instead of rerunning: peers only, or ours too",
+    )
     args = p.parse_args(argv)
 
     from threadpoolctl import threadpool_limits
