@@ -89,3 +89,36 @@ def test_alert_scores_when_no_alerts_gives_zero_f1_and_nan_precision():
 
 def test_false_alarms_per_30_days_when_two_in_60_days_is_one():
     assert false_alarms_per_30_days([0.9, 0.9, 0.9], [0, 0, 1], n_days=60) == pytest.approx(1.0)
+
+
+def test_evaluate_when_windows_overlap_counts_false_alarms_per_forecast_day():
+    import pandas as pd
+
+    from forecasting.evaluate.summary import evaluate
+
+    dates = pd.date_range("2023-01-01", periods=400, freq="D")
+    history = pd.DataFrame({"site_id": "a", "date": dates, "attendances": 100.0})
+    history.loc[history.index % 10 == 0, "attendances"] = 110.0  # 90th percentile = 110 - tiny
+    rows = []
+    for cutoff in pd.date_range("2024-01-01", periods=30, freq="D"):  # step 1, horizon 2
+        for h in (1, 2):
+            rows.append(
+                {
+                    "site_id": "a",
+                    "cutoff": cutoff,
+                    "date": cutoff + pd.Timedelta(days=h),
+                    "horizon": h,
+                    "model": "m",
+                    "mean": 100.0,
+                    "y": 100.0,
+                    **{
+                        c: 200.0
+                        for c in ("q0.05", "q0.1", "q0.25", "q0.5", "q0.75", "q0.9", "q0.95")
+                    },
+                }
+            )
+    bt = pd.DataFrame(rows)
+    out = evaluate(bt, history).iloc[0]
+    # every forecast says "surge" (P = 1), nothing surged: 60 false alarms over 60 forecast days
+    assert out["false_alarms_30d"] == pytest.approx(30.0)
+    assert out["precision"] == 0.0

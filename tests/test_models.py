@@ -116,3 +116,18 @@ def test_backtest_when_model_sees_cutoff_history_only(panel):
     ]
     assert all("attendances" not in f.columns for f in futures)
     assert all(f["date"].min() > c for f, c in zip(futures, cutoffs, strict=True))
+
+
+def test_ets_forecasts_when_from_last_state_equal_statsmodels_forecast():
+    from forecasting.models.ets import _model, fit_site
+    from forecasting.models.hybrid import ets_forecasts
+
+    rng = np.random.default_rng(3)
+    days = np.arange(600)
+    y = np.log1p(rng.poisson(100 * (1 + 0.2 * (days % 7 == 0))).astype(float))
+    fit = fit_site(y)
+    _, raw = _model(y, fit.trend, fit.damped, 7).smooth(fit.params, return_raw=True)
+    names = ["level", "trend", "seasonal"] if fit.trend else ["level", "seasonal"]
+    states = pd.DataFrame(np.asarray(raw), columns=names)
+    ours = ets_forecasts(states, fit, np.full(7, len(y) - 1), np.arange(1, 8))
+    np.testing.assert_allclose(ours, np.asarray(fit.results.forecast(7)), rtol=1e-6)
