@@ -131,3 +131,10 @@ def test_ets_forecasts_when_from_last_state_equal_statsmodels_forecast():
     states = pd.DataFrame(np.asarray(raw), columns=names)
     ours = ets_forecasts(states, fit, np.full(7, len(y) - 1), np.arange(1, 8))
     np.testing.assert_allclose(ours, np.asarray(fit.results.forecast(7)), rtol=1e-6)
+
+
+def test_backtest_when_models_named_by_mapping_keeps_them_apart(panel):
+    models = {"weekly": SeasonalNaive(season=7), "fortnightly": SeasonalNaive(season=14)}
+    bt = backtest(panel, models, horizon=7, step=7, windows=2)
+    assert sorted(bt["model"].unique()) == ["fortnightly", "weekly"]
+    assert len(bt) == 2 * 2 * 2 * 7

@@ -6,7 +6,7 @@ independent tasks for the executor (serial today, joblib with ``n_jobs``; Dask l
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import pandas as pd
 
@@ -62,7 +62,7 @@ def _run_chunk(
 
 def backtest(
     frame: pd.DataFrame,
-    models: Sequence[Forecaster],
+    models: Sequence[Forecaster] | Mapping[str, Forecaster],
     horizon: int = 7,
     step: int = 7,
     windows: int = 52,
@@ -74,7 +74,8 @@ def backtest(
 
     Args:
         frame: A validated DemandFrame.
-        models: Unfitted model templates (cloned per fit).
+        models: Unfitted model templates (cloned per fit); a mapping labels each model's
+            rows with its key (so two settings of one class stay apart).
         horizon: Days ahead at each cutoff.
         step: Days between cutoffs.
         windows: Number of cutoffs.
@@ -87,10 +88,11 @@ def backtest(
     """
     cuts = cutoffs_for(frame, horizon, step, windows)
     chunks = [cuts[i : i + refit_every] for i in range(0, len(cuts), refit_every)]
-    tasks = [(m, c) for m in models for c in chunks]
+    labelled = models.items() if isinstance(models, Mapping) else [(None, m) for m in models]
+    tasks = [(label, m, c) for label, m in labelled for c in chunks]
     if n_jobs == 1:
         results = []
-        for m, c in tasks:
+        for _, m, c in tasks:
             results.append(_run_chunk(m, frame, c, horizon))
             if progress:
                 progress(1)
@@ -98,10 +100,13 @@ def backtest(
         from joblib import Parallel, delayed
 
         results = Parallel(n_jobs=n_jobs)(
-            delayed(_run_chunk)(m, frame, c, horizon) for m, c in tasks
+            delayed(_run_chunk)(m, frame, c, horizon) for _, m, c in tasks
         )
         if progress:
             progress(len(tasks))
+    for (label, _, _), result in zip(tasks, results, strict=True):
+        if label is not None:
+            result["model"] = label
     forecasts = pd.concat(results, ignore_index=True)
     truth = frame[[schema.SITE, schema.DATE, schema.TARGET]].rename(columns={schema.TARGET: "y"})
     truth = truth.assign(site_id=truth[schema.SITE].astype(str))

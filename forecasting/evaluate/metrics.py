@@ -90,24 +90,28 @@ def exceedance_probability(
         Probabilities, shape (n,).
     """
     q = np.atleast_2d(_f(quantiles))
-    t = np.broadcast_to(_f(threshold), (q.shape[0],))
+    n = q.shape[0]
+    t = np.broadcast_to(_f(threshold), (n,))
     tau = np.asarray(levels, dtype=float)
-    out = np.empty(q.shape[0])
     eps = 1e-9
-    for i in range(q.shape[0]):
-        row, ti = q[i], t[i]
-        if ti >= row[-1]:
-            scale = max(row[-1] - row[-2], eps) / np.log((1 - tau[-2]) / (1 - tau[-1]))
-            out[i] = (1 - tau[-1]) * np.exp(-(ti - row[-1]) / scale)
-        elif ti < row[0]:
-            scale = max(row[1] - row[0], eps) / np.log(tau[1] / tau[0])
-            out[i] = 1 - tau[0] * np.exp(-(row[0] - ti) / scale)
-        else:
-            # the largest level whose quantile is <= t, so flat stretches resolve upward
-            j = int(np.searchsorted(row, ti, side="right")) - 1
-            lo, hi = row[j], row[j + 1]
-            frac = 0.0 if hi - lo < eps else (ti - lo) / (hi - lo)
-            out[i] = 1 - (tau[j] + frac * (tau[j + 1] - tau[j]))
+    out = np.empty(n)
+    above = t >= q[:, -1]
+    below = t < q[:, 0]
+    inside = ~above & ~below
+    # upper tail: exponential fitted to the two highest quantiles
+    scale_hi = np.maximum(q[:, -1] - q[:, -2], eps) / np.log((1 - tau[-2]) / (1 - tau[-1]))
+    out[above] = (1 - tau[-1]) * np.exp(-(t[above] - q[above, -1]) / scale_hi[above])
+    scale_lo = np.maximum(q[:, 1] - q[:, 0], eps) / np.log(tau[1] / tau[0])
+    out[below] = 1 - tau[0] * np.exp(-(q[below, 0] - t[below]) / scale_lo[below])
+    if inside.any():
+        qi, ti = q[inside], t[inside]
+        # the largest level whose quantile is <= t, so flat stretches resolve upward
+        j = np.clip((qi <= ti[:, None]).sum(axis=1) - 1, 0, len(tau) - 2)
+        rows = np.arange(len(ti))
+        lo, hi = qi[rows, j], qi[rows, j + 1]
+        width = hi - lo
+        frac = np.where(width < eps, 0.0, (ti - lo) / np.where(width < eps, 1.0, width))
+        out[inside] = 1 - (tau[j] + frac * (tau[j + 1] - tau[j]))
     return out
 
 
