@@ -67,6 +67,11 @@ REAL_CHECKS = {
         ["--site-col", "lhb_code", "--target-col", "incidents"],
         "7 site(s), 9,800 rows",
     ),
+    "wales_bottom_level": (
+        "wales_ambulance_hierarchical/wales_ambulance_incidents_hierarchical_daily.csv.gz",
+        ["--site-col", "lhb_code,category,nature_of_incident", "--target-col", "incidents"],
+        "691 site(s), 967,400 rows",
+    ),
 }
 
 

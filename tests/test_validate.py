@@ -509,3 +509,26 @@ def test_to_demand_frame_raises_when_every_row_is_after_as_of() -> None:
     with pytest.raises(DataValueError) as error:
         to_demand_frame(raw, as_of="2023-12-31")
     assert "no rows are dated on or before the as-of date 2023-12-31" in one_line(error)
+
+
+def test_to_demand_frame_when_site_col_names_several_columns_joins_them() -> None:
+    days = pd.date_range("2023-01-02", periods=60, freq="D").strftime("%Y-%m-%d")
+    raw = pd.DataFrame(
+        {
+            "board": ["AB"] * 120,
+            "priority": ["RED"] * 60 + ["GREEN"] * 60,
+            "date": list(days) * 2,
+            "incidents": ["5"] * 120,
+        }
+    )
+    mapping = ColumnMapping(site_id="board,priority", attendances="incidents")
+    frame = to_demand_frame(raw, mapping)
+    assert sorted(frame["site_id"].unique()) == ["AB/GREEN", "AB/RED"]
+    assert "board" not in frame.columns and "priority" not in frame.columns
+    assert len(frame) == 120
+
+
+def test_to_demand_frame_when_one_of_several_site_columns_missing_names_it() -> None:
+    raw = pd.DataFrame({"board": ["AB"], "date": ["2023-01-02"], "incidents": ["5"]})
+    with pytest.raises(SchemaError, match="priority"):
+        to_demand_frame(raw, ColumnMapping(site_id="board,priority", attendances="incidents"))

@@ -40,6 +40,8 @@ def cli_command(func: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         with warnings.catch_warnings():
+            # users see the library's own, actionable warnings; numerical noise stays quiet
+            warnings.simplefilter("ignore")
             warnings.simplefilter("always", ForecastingWarning)
             warnings.showwarning = _show_warning
             try:

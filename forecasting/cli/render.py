@@ -26,8 +26,8 @@ def report_title(report: DataReport) -> str:
     )
 
 
-def report_table(report: DataReport) -> Table:
-    """Per-site table of a data report."""
+def report_table(report: DataReport, max_sites: int = 30) -> Table:
+    """Per-site table of a data report (the first ``max_sites`` sites; JSON has them all)."""
     t = Table(caption_justify="left", box=box.SIMPLE_HEAD)
     t.add_column("site", no_wrap=True)
     t.add_column("from", no_wrap=True)
@@ -37,7 +37,7 @@ def report_table(report: DataReport) -> Table:
     t.add_column("busiest", no_wrap=True)
     t.add_column("peak", no_wrap=True)
     t.add_column("surges", justify="right", no_wrap=True, min_width=6)
-    for row in report.sites.to_dict(orient="records"):
+    for row in report.sites.head(max_sites).to_dict(orient="records"):
         r = SimpleNamespace(**{str(k): v for k, v in row.items()})
         peak = f"{r.peak_month} ×{r.seasonal_ratio:.2f}" if r.peak_month else "–"
         t.add_row(
@@ -50,6 +50,9 @@ def report_table(report: DataReport) -> Table:
             peak,
             _num(100 * r.surge_rate, ".1f") + "%",
         )
+    more = report.n_sites - max_sites
+    if more > 0:
+        t.add_row(f"… and {more:,} more sites (--format json lists all)", *[""] * 8)
     t.caption = (
         "busiest / peak: busiest weekday and month, as ratios to the quietest; "
         "surges: days >20% above the local weekday baseline"

@@ -6,6 +6,7 @@ or a repeated header raises :class:`~forecasting.errors.SchemaError` with a clos
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,3 +153,31 @@ def _site_name(default_site: str | None, path: str | Path | None) -> str:
     while Path(name).suffix.lower() in _FILE_SUFFIXES:
         name = name[: -len(Path(name).suffix)]
     return name or "site"
+
+
+SITE_SEPARATOR = "/"
+
+
+def combine_site_columns(
+    frame: pd.DataFrame, mapping: ColumnMapping, path: str | None
+) -> tuple[pd.DataFrame, ColumnMapping]:
+    """Join several site columns (``site_id="a,b,c"``) into one site id ``"A/B/C"``.
+
+    Hierarchical files name a series by several columns (board, priority, nature); the joined
+    id keeps each bottom-level series apart. One column, or none, passes through unchanged.
+
+    Raises:
+        SchemaError: If one of the named columns is missing.
+    """
+    if mapping.site_id is None or "," not in mapping.site_id:
+        return frame, mapping
+    parts = [p.strip() for p in mapping.site_id.split(",") if p.strip()]
+    for part in parts:
+        if part not in frame.columns:
+            raise _missing_column(SITE, part, list(frame.columns), "--site-col", path)
+    joined = frame[parts[0]].astype(str).str.strip()
+    for part in parts[1:]:
+        joined = joined + SITE_SEPARATOR + frame[part].astype(str).str.strip()
+    out = frame.drop(columns=parts)
+    out.insert(0, SITE, joined)
+    return out, dataclasses.replace(mapping, site_id=SITE)

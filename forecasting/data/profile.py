@@ -104,7 +104,11 @@ def profile_series(dates: pd.Series, values: pd.Series, surge_excess: float = 0.
     Returns:
         The series' profile.
     """
-    s = _daily(dates, values)
+    with np.errstate(divide="ignore", invalid="ignore"):  # all-zero series give inf/NaN
+        return _profile(_daily(dates, values), surge_excess)
+
+
+def _profile(s: pd.Series, surge_excess: float) -> SeriesProfile:
     wr, wd = weekly_ratio(s)
     sr, pm = seasonal_ratio(s) if len(s) >= MIN_DAYS_FOR_SEASONAL else (float("nan"), "")
     return SeriesProfile(

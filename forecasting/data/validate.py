@@ -48,7 +48,13 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from forecasting.data.columns import ROW_INDEX_NAME, _resolve_columns, _row_numbers, _site_name
+from forecasting.data.columns import (
+    ROW_INDEX_NAME,
+    _resolve_columns,
+    _row_numbers,
+    _site_name,
+    combine_site_columns,
+)
 from forecasting.data.gaps import (
     ANNUAL_HISTORY_DAYS,
     _check_duplicates,
@@ -171,6 +177,7 @@ def to_demand_frame(
         )
     frame = raw.copy()
     frame.columns = [str(column).strip() for column in frame.columns]
+    frame, mapping = combine_site_columns(frame, mapping, where)
     cols = _resolve_columns(list(frame.columns), mapping, where)
     rows = _row_numbers(raw)
 
