@@ -11,11 +11,6 @@ KEY_COLUMNS: tuple[str, ...] = ("site_id", "cutoff", "date", "horizon", "model")
 FORECAST_COLUMNS: tuple[str, ...] = (*KEY_COLUMNS, "mean", *QUANTILE_COLUMNS)
 
 
-def quantile_column(q: float) -> str:
-    """Return the column name of quantile ``q`` (``0.05`` -> ``"q0.05"``)."""
-    return f"q{q:g}"
-
-
 def sort_quantiles(frame: pd.DataFrame) -> pd.DataFrame:
     """Make quantile columns monotone by sorting each row's values (fixes crossing).
 

@@ -16,7 +16,7 @@ from forecasting.cli.data import (
     SiteColOpt,
     SiteNameOpt,
     TargetColOpt,
-    build_load_options,
+    column_mapping,
 )
 
 if TYPE_CHECKING:
@@ -68,15 +68,18 @@ def backtest_command(
         fail(f"--models: unknown model '{bad}'. Fix: choose from {', '.join(MODELS)}.")
     from forecasting.config import load_config
 
-    cfg_holidays = load_config(config).holidays
-    country, subdiv = cfg_holidays.country, cfg_holidays.subdiv
+    cfg = load_config(config)
+    country, subdiv = cfg.holidays.country, cfg.holidays.subdiv
     if holidays:
         country, _, sub = holidays.partition("-")
         subdiv = sub or None
-    kwargs, _, gap_policy = build_load_options(
-        config, site_col, date_col, target_col, extra_cols, site_name
+    frame = load_demand(
+        data,
+        column_mapping(cfg, site_col, date_col, target_col, extra_cols, site_name),
+        horizon=horizon,
+        gap_policy=cfg.gap_policy,
+        default_site=site_name,
     )
-    frame = load_demand(data, horizon=horizon, gap_policy=gap_policy, **kwargs)  # type: ignore[arg-type]
     result = backtest_with_progress(
         frame, names, horizon, step, windows, refit_every, country, subdiv
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import sys
 import warnings
 from collections.abc import Callable
 from datetime import date
@@ -80,8 +79,3 @@ def parse_pairs(pairs: list[str] | None, option: str) -> dict[str, str]:
             fail(f"{option} {pair!r} is not NAME=COLUMN. Fix: e.g. {option} temperature=mean_temp.")
         out[name.strip()] = source.strip()
     return out
-
-
-def stdout_is_terminal() -> bool:
-    """Whether stdout is an interactive terminal (progress bars only then)."""
-    return sys.stdout.isatty()

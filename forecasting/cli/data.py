@@ -6,11 +6,15 @@ import json
 from datetime import date, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from forecasting.cli.common import cli_command, console, parse_date, parse_pairs
+
+if TYPE_CHECKING:
+    from forecasting.config import Config
+    from forecasting.data.schema import ColumnMapping
 
 app = typer.Typer(help="Synthesise and check demand data.", no_args_is_help=True)
 
@@ -48,31 +52,24 @@ SiteNameOpt = Annotated[
 ]
 
 
-def build_load_options(
-    config: Path | None,
+def column_mapping(
+    cfg: Config,
     site_col: str | None,
     date_col: str | None,
     target_col: str | None,
     extra_cols: list[str] | None,
     site_name: str | None,
-) -> tuple[dict[str, object], int, str]:
-    """Combine config and command-line options into ``load_demand`` keyword arguments.
-
-    Returns:
-        The keyword arguments, the config's horizon and the config's gap policy.
-    """
-    from forecasting.config import load_config
+) -> ColumnMapping:
+    """The config's column mapping, overridden by the command-line options."""
     from forecasting.data.schema import ColumnMapping
 
-    cfg = load_config(config)
     cols = cfg.columns
-    mapping = ColumnMapping(
+    return ColumnMapping(
         site_id=None if site_name else (site_col or cols.site_id),
         date=date_col or cols.date,
         attendances=target_col or cols.attendances,
         extra={**cols.extra, **parse_pairs(extra_cols, "--col")},
     )
-    return {"mapping": mapping, "default_site": site_name}, cfg.horizon, cfg.gap_policy
 
 
 @app.command("synth")
@@ -128,17 +125,17 @@ def check(
     ),
 ) -> None:
     """Validate a demand file and print a short report: sites, dates, gaps, shape, problems."""
+    from forecasting.config import load_config
     from forecasting.data.check import check_demand_file
 
-    kwargs, cfg_horizon, cfg_gaps = build_load_options(
-        config, site_col, date_col, target_col, extra_cols, site_name
-    )
+    cfg = load_config(config)
     _, report = check_demand_file(
         file,
-        horizon=horizon or cfg_horizon,
-        gap_policy=(gaps.value if gaps else cfg_gaps),
+        mapping=column_mapping(cfg, site_col, date_col, target_col, extra_cols, site_name),
+        default_site=site_name,
+        horizon=horizon or cfg.horizon,
+        gap_policy=(gaps.value if gaps else cfg.gap_policy),
         as_of=parse_date(as_of, "--as-of"),
-        **kwargs,
     )
     if fmt is ReportFormat.json:
         typer.echo(json.dumps(report.as_dict(), indent=2, default=str))

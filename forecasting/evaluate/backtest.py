@@ -12,14 +12,9 @@ import pandas as pd
 
 from forecasting.data import schema
 from forecasting.errors import DataError
-from forecasting.models.base import Forecaster
+from forecasting.models.base import Forecaster, clone
 
 Progress = Callable[[int], None]
-
-
-def clone(model: Forecaster) -> Forecaster:
-    """A fresh, unfitted copy of ``model`` with the same parameters."""
-    return type(model)(**model.get_params())
 
 
 def cutoffs_for(frame: pd.DataFrame, horizon: int, step: int, windows: int) -> list[pd.Timestamp]:

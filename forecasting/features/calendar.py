@@ -39,14 +39,23 @@ class CalendarFeatures:
         return pd.DataFrame(out, index=d)
 
 
-@lru_cache(maxsize=32)
-def _holiday_days(
-    country: str, subdiv: str | None, first: int, last: int
-) -> frozenset[pd.Timestamp]:
+@lru_cache(maxsize=64)
+def holiday_dates(country: str, subdiv: str | None, first: int, last: int) -> pd.DatetimeIndex:
+    """Public holidays of years ``first..last`` (``holidays`` package), sorted.
+
+    Raises:
+        ValueError: If the country or subdivision code is unknown (the message says the fix).
+    """
     import holidays
 
-    cal = holidays.country_holidays(country, subdiv=subdiv, years=range(first, last + 1))
-    return frozenset(pd.Timestamp(day) for day in cal)
+    try:
+        cal = holidays.country_holidays(country, subdiv=subdiv, years=range(first, last + 1))
+    except NotImplementedError as exc:
+        raise ValueError(
+            f"unknown holiday calendar country={country!r} subdiv={subdiv!r} ({exc}). Fix: use "
+            "a country/subdivision code of the `holidays` package, e.g. GB/ENG or CH/BE."
+        ) from exc
+    return pd.DatetimeIndex(sorted(pd.Timestamp(day) for day in cal))
 
 
 @dataclass(frozen=True)
@@ -77,8 +86,7 @@ class HolidayFeatures:
         d = pd.DatetimeIndex(dates)
         if len(d) == 0:
             return pd.DatetimeIndex([])
-        days = _holiday_days(self.country, self.subdiv, d.min().year - 1, d.max().year + 1)
-        return pd.DatetimeIndex(sorted(days))
+        return holiday_dates(self.country, self.subdiv, d.min().year - 1, d.max().year + 1)
 
     def transform(self, dates: pd.DatetimeIndex) -> pd.DataFrame:
         """Return one row of features per date."""

@@ -97,3 +97,8 @@ def _clean_history(history: pd.DataFrame) -> pd.DataFrame:
 def future_dates(last: pd.Timestamp, horizon: int) -> pd.DatetimeIndex:
     """The ``horizon`` days after ``last``."""
     return pd.date_range(last + pd.Timedelta(days=1), periods=horizon, freq="D")
+
+
+def clone(model: Forecaster) -> Forecaster:
+    """A fresh, unfitted copy of ``model`` with the same parameters."""
+    return type(model)(**model.get_params())

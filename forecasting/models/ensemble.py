@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.forecast_frame import QUANTILE_COLUMNS
-from forecasting.models.base import Forecaster
+from forecasting.models.base import Forecaster, clone
 
 _KEYS = ["site_id", "cutoff", "date", "horizon"]
 
@@ -40,8 +40,6 @@ class EnsembleForecaster(Forecaster):
         return w / w.sum()
 
     def _fit(self, history: pd.DataFrame) -> None:
-        from forecasting.evaluate.backtest import clone
-
         self.members_ = [clone(m).fit(history) for m in self.members]
 
     def _update(self, history: pd.DataFrame) -> None:

@@ -18,6 +18,7 @@ from forecasting.data import schema
 from forecasting.features.builder import DirectFeatures
 from forecasting.forecast_frame import QUANTILE_COLUMNS, QUANTILES
 from forecasting.models.base import Forecaster
+from forecasting.models.conformal import calibration_split, per_horizon
 from forecasting.models.ets import _model, _SiteFit, fit_site
 from forecasting.models.lightgbm import DEFAULT_PARAMS
 
@@ -184,19 +185,12 @@ class HybridForecaster(Forecaster):
     def _calibrate(
         self, D: pd.DataFrame, target: np.ndarray, meta: pd.DataFrame
     ) -> tuple[np.ndarray, np.ndarray]:
-        last = meta["cutoff"].max()
-        cal = (meta["cutoff"] > last - pd.Timedelta(days=self.calibration_days)).to_numpy()
-        first_cal = meta.loc[cal, "cutoff"].min()
-        train = (meta["date"] <= first_cal).to_numpy()
+        train, cal = calibration_split(meta, self.calibration_days)
         model = self._lgb().fit(D[train], target[train])
         resid = target[cal] - model.predict(D[cal])
         h = meta.loc[cal, "horizon"].to_numpy()
-        q = np.empty((self.max_horizon, len(QUANTILES)))
-        factor = np.empty(self.max_horizon)
-        for k in range(1, self.max_horizon + 1):
-            e = resid[h == k] if np.any(h == k) else resid
-            q[k - 1] = np.quantile(e, QUANTILES)
-            factor[k - 1] = np.mean(np.exp(e))
+        q = per_horizon(resid, h, self.max_horizon, lambda e: np.quantile(e, QUANTILES))
+        factor = per_horizon(resid, h, self.max_horizon, lambda e: np.mean(np.exp(e)))
         return q, factor
 
     def _update(self, history: pd.DataFrame) -> None:

@@ -10,6 +10,7 @@ import pandas as pd
 from forecasting.features.builder import DirectFeatures
 from forecasting.forecast_frame import QUANTILE_COLUMNS, QUANTILES
 from forecasting.models.base import Forecaster
+from forecasting.models.conformal import calibration_split, per_horizon
 
 DEFAULT_PARAMS: dict[str, Any] = {
     "n_estimators": 400,
@@ -114,21 +115,12 @@ class LightGBMForecaster(Forecaster):
         self, D: pd.DataFrame, ratio: np.ndarray, meta: pd.DataFrame, w: np.ndarray | None
     ) -> np.ndarray:
         """Quantiles of y / prediction on the last ``calibration_days`` cutoffs, per horizon."""
-        last = meta["cutoff"].max()
-        cal = (meta["cutoff"] > last - pd.Timedelta(days=self.calibration_days)).to_numpy()
-        # the calibration fit must not see any target on or after the first calibration day
-        first_cal = meta.loc[cal, "cutoff"].min()
-        train = (meta["date"] <= first_cal).to_numpy()
+        train, cal = calibration_split(meta, self.calibration_days)
         wt = None if w is None else w[train]
         model = self._model(objective="regression").fit(D[train], ratio[train], sample_weight=wt)
-        pred = np.maximum(model.predict(D[cal]), 1e-6)
-        errors = ratio[cal] / pred
+        errors = ratio[cal] / np.maximum(model.predict(D[cal]), 1e-6)
         h = meta.loc[cal, "horizon"].to_numpy()
-        table = np.empty((self.max_horizon, len(QUANTILES)))
-        for k in range(1, self.max_horizon + 1):
-            e = errors[h == k] if np.any(h == k) else errors
-            table[k - 1] = np.quantile(e, QUANTILES)
-        return table
+        return per_horizon(errors, h, self.max_horizon, lambda e: np.quantile(e, QUANTILES))
 
     def _predict(self, horizon: int, future: pd.DataFrame | None) -> pd.DataFrame:
         if horizon > self.max_horizon:

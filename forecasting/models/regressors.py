@@ -6,10 +6,10 @@ time-series model sees the series, and add them back to the forecast.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 import pandas as pd
+
+from forecasting.features.calendar import holiday_dates
 
 WEEK = 7
 YEAR_DAYS = 365.25
@@ -41,8 +41,7 @@ def calendar_regressors(
         columns[f"sin{k}"] = np.sin(2 * np.pi * k * t)
         columns[f"cos{k}"] = np.cos(2 * np.pi * k * t)
     if len(dates):
-        years = tuple(range(int(dates.min().year) - 1, int(dates.max().year) + 1))
-        days = _holiday_days(country, subdiv, years)
+        days = holiday_dates(country, subdiv, int(dates.min().year) - 1, int(dates.max().year))
     else:
         days = pd.DatetimeIndex([])
     holiday = dates.isin(days)
@@ -50,20 +49,6 @@ def calendar_regressors(
     columns["holiday"] = holiday.astype(float)
     columns["after_holiday"] = after.astype(float)
     return pd.DataFrame(columns, index=dates)
-
-
-@lru_cache(maxsize=64)
-def _holiday_days(country: str, subdiv: str | None, years: tuple[int, ...]) -> pd.DatetimeIndex:
-    import holidays
-
-    try:
-        days = holidays.country_holidays(country, subdiv=subdiv, years=years)
-    except NotImplementedError as exc:
-        raise ValueError(
-            f"unknown holiday calendar country={country!r} subdiv={subdiv!r} ({exc}). Fix: use "
-            "a country/subdivision code of the `holidays` package, e.g. GB/ENG or CH/BE."
-        ) from exc
-    return pd.DatetimeIndex(sorted(pd.Timestamp(d) for d in days))
 
 
 def weekly_difference_regression(z: np.ndarray, exog: np.ndarray) -> np.ndarray:
