@@ -1,0 +1,171 @@
+"""The warnings report: one picture per site and a small self-contained HTML page.
+
+Each picture shows the site's recent history, the forecast fan chart, the surge threshold and the
+recommended escalation level of each forecast day; below it, the surge probability and forecast
+bed occupancy per day. The HTML page embeds the pictures (base64), so it is one file to e-mail.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from forecasting.data import schema
+from forecasting.io import atomic_path, atomic_write_text
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+LEVEL_COLOURS = {1: "#2e7d32", 2: "#f9a825", 3: "#e65100", 4: "#b71c1c"}
+LEVEL_NAMES = {
+    1: "flow maintained",
+    2: "signs of pressure",
+    3: "major pressure",
+    4: "unable to deliver comprehensive care",
+}
+
+
+def site_warning_figure(
+    history: pd.DataFrame,
+    forecast: pd.DataFrame,
+    warnings: pd.DataFrame,
+    site: str,
+    days: int = 28,
+) -> Figure:
+    """Draw one site's history, forecast fan, surge line and recommended levels.
+
+    Args:
+        history: DemandFrame with the observed days.
+        forecast: Forecast frame of the warnings' model (latest cutoff is drawn).
+        warnings: Warnings frame (``site_id, date, level, surge_threshold, p_surge`` and
+            optionally ``occupancy``).
+        site: Site to draw.
+        days: Days of history to show.
+
+    Returns:
+        The matplotlib figure (the caller saves or closes it).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from forecasting.plot import fan_chart
+
+    w = warnings[warnings[schema.SITE].astype(str) == str(site)].sort_values(schema.DATE)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6), gridspec_kw={"height_ratios": [3, 1.4]})
+    threshold = float(w["surge_threshold"].iloc[0]) if len(w) else None
+    fan_chart(history, forecast, site, days=days, threshold=threshold, ax=top)
+    one_day = pd.Timedelta(hours=12)
+    for row in w.itertuples(index=False):
+        top.axvspan(
+            row.date - one_day, row.date + one_day, color=LEVEL_COLOURS[int(row.level)], alpha=0.12
+        )
+    top.set_title(f"{site}: attendances, forecast and recommended escalation level")
+    top.tick_params(axis="x", labelbottom=True, labelrotation=0, labelsize=8)
+    labels = [f"{d:%a %d %b}" for d in pd.to_datetime(w[schema.DATE])]
+    x = range(len(labels))
+    colours = [LEVEL_COLOURS[int(v)] for v in w["level"]]
+    bottom.bar(x, 100 * w["p_surge"], color=colours, width=0.7)
+    for i, (p, lvl) in enumerate(zip(w["p_surge"], w["level"], strict=True)):
+        bottom.text(i, 100 * p + 2, f"level {int(lvl)}", ha="center", va="bottom", fontsize=8)
+    bottom.set_xticks(list(x), labels, fontsize=8, rotation=0)
+    bottom.set_ylim(0, 115)
+    bottom.set_ylabel("P(surge) %")
+    if "occupancy" in w and w["occupancy"].notna().any():
+        occ = bottom.twinx()
+        occ.plot(list(x), 100 * w["occupancy"], "o-", color="0.2", ms=3, lw=1, label="occupancy")
+        occ.set_ylabel("bed occupancy %")
+        occ.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def _slug(site: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", site).strip("_") or "site"
+
+
+def _table_rows(w: pd.DataFrame) -> str:
+    rows = []
+    for r in w.sort_values(schema.DATE).to_dict(orient="records"):
+        level = int(r["level"])
+        reasons = r.get("reasons") or []
+        if isinstance(reasons, str):
+            reasons = [reasons]
+        rows.append(
+            "<tr>"
+            f"<td>{pd.Timestamp(r['date']):%a %d %b}</td>"
+            f"<td style='background:{LEVEL_COLOURS[level]};color:white'>{level}</td>"
+            f"<td>{r['attendances_mean']:.0f} ({r['attendances_q0.05']:.0f}–"
+            f"{r['attendances_q0.95']:.0f})</td>"
+            f"<td>{100 * r['p_surge']:.0f}%</td>"
+            f"<td>{_pct(r.get('occupancy'))}</td>"
+            f"<td>{int(r.get('electives_to_review') or 0)}</td>"
+            f"<td>{'<br>'.join(html.escape(str(s)) for s in reasons)}</td>"
+            "</tr>"
+        )
+    return "\n".join(rows)
+
+
+def _pct(x: object) -> str:
+    return "–" if x is None or pd.isna(x) else f"{100 * float(x):.0f}%"  # type: ignore[arg-type]
+
+
+_HEAD = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>
+<style>body{{font-family:sans-serif;max-width:980px;margin:auto}}
+table{{border-collapse:collapse;font-size:13px}}td,th{{border:1px solid #ccc;padding:3px 6px}}
+img{{max-width:100%}}</style></head><body><h1>{title}</h1>
+<p>Recommended OPEL-style levels (1 flow maintained, 2 signs of pressure, 3 major pressure,
+4 unable to deliver comprehensive care). A declared level stays a human decision.</p>
+"""
+
+
+def write_report(
+    history: pd.DataFrame,
+    forecast: pd.DataFrame,
+    warnings: pd.DataFrame,
+    out_dir: str | Path,
+    title: str = "ED demand warnings",
+) -> dict[str, Path]:
+    """Write one PNG per site and an ``index.html`` page embedding them.
+
+    Args:
+        history: DemandFrame with the observed days.
+        forecast: Forecast frame behind the warnings.
+        warnings: Warnings frame (see :func:`site_warning_figure`).
+        out_dir: Folder to write into (created if needed).
+        title: Page title.
+
+    Returns:
+        Paths by site, plus ``"index"`` for the HTML page.
+    """
+    import matplotlib.pyplot as plt
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    parts = [_HEAD.format(title=html.escape(title))]
+    for site in sorted(warnings[schema.SITE].astype(str).unique()):
+        fig = site_warning_figure(history, forecast, warnings, site)
+        png = out / f"{_slug(site)}.png"
+        with atomic_path(png) as tmp:
+            fig.savefig(tmp, dpi=110, format="png")
+        plt.close(fig)
+        paths[site] = png
+        w = warnings[warnings[schema.SITE].astype(str) == site]
+        data = base64.b64encode(png.read_bytes()).decode("ascii")
+        parts.append(
+            f"<h2>{html.escape(site)}</h2><img alt='{html.escape(site)}' "
+            f"src='data:image/png;base64,{data}'>"
+            "<table><tr><th>day</th><th>level</th><th>attendances (90%)</th><th>P(surge)</th>"
+            "<th>occupancy</th><th>electives to review</th><th>reasons</th></tr>"
+            f"{_table_rows(w)}</table>"
+        )
+    parts.append("</body></html>\n")
+    paths["index"] = atomic_write_text(out / "index.html", "\n".join(parts))
+    return paths
