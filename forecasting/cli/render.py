@@ -114,3 +114,77 @@ def forecast_table(forecast: pd.DataFrame, history: pd.DataFrame) -> Table:
         "attendances, then the chance of exceeding the limit"
     )
     return t
+
+
+LEVEL_STYLES = {1: "green", 2: "yellow", 3: "bold dark_orange", 4: "bold red"}
+
+
+def warnings_table(warnings: pd.DataFrame, title: str, max_sites: int = 30) -> Table:
+    """Site × day warnings: level, attendances with interval, surge chance, occupancy, advice."""
+    t = Table(box=box.SIMPLE_HEAD, caption_justify="left", title=title, title_justify="left")
+    for name, justify in (
+        ("site", "left"),
+        ("day", "left"),
+        ("level", "right"),
+        ("attendances\n(90% range)", "right"),
+        ("surge\nline", "right"),
+        ("P(surge)", "right"),
+        ("beds\nused", "right"),
+        ("electives\nto review", "right"),
+        ("main reason", "left"),
+    ):
+        t.add_column(name, justify=justify, no_wrap=name != "main reason")  # type: ignore[arg-type]
+    sites = sorted(warnings["site_id"].astype(str).unique())
+    for site in sites[:max_sites]:
+        g = warnings[warnings["site_id"].astype(str) == site].sort_values("date")
+        for i, r in enumerate(g.to_dict(orient="records")):
+            level = int(r["level"])
+            style = LEVEL_STYLES[level]
+            reasons = list(r.get("reasons") or [])
+            t.add_row(
+                site if i == 0 else "",
+                f"{pd.Timestamp(r['date']):%a %d}",
+                f"[{style}]{level}[/]",
+                f"{r['attendances_mean']:.0f} {r['attendances_q0.05']:.0f}–"
+                f"{r['attendances_q0.95']:.0f}",
+                _num(r["surge_threshold"], ".0f"),
+                f"[{style}]{r['p_surge']:.0%}[/]",
+                _num(100 * r["occupancy"], ".0f") + "%",
+                str(int(r["electives_to_review"])) if level >= 3 else "–",
+                reasons[0] if reasons else "",
+            )
+        t.add_section()
+    if len(sites) > max_sites:
+        t.add_row(f"… and {len(sites) - max_sites} more sites (--format json lists all)")
+    t.caption = (
+        "Recommended levels (OPEL-style: 1 flow maintained, 2 signs of pressure, 3 major "
+        "pressure, 4 unable to deliver comprehensive care); a declared level stays a human "
+        "decision. Electives to review: non-urgent, never cancer or time-critical work."
+    )
+    return t
+
+
+def alert_quality_table(scores: pd.DataFrame, title: str, max_sites: int = 30) -> Table:
+    """Per-site alert quality: surge days, hits, precision, recall, false alarms, lead time."""
+    t = Table(box=box.SIMPLE_HEAD, caption_justify="left", title=title, title_justify="left")
+    cols = (
+        ("site", "site_id", ""),
+        ("days", "days", ".0f"),
+        ("surge days", "surge_days", ".0f"),
+        ("warned", "warned_days", ".0f"),
+        ("hits", "hits", ".0f"),
+        ("precision", "precision", ".2f"),
+        ("recall", "recall", ".2f"),
+        ("false alarms/month", "false_alarms_per_month", ".2f"),
+        ("lead (days)", "lead_mean", ".1f"),
+    )
+    for header, _, _ in cols:
+        t.add_column(header, justify="left" if header == "site" else "right", no_wrap=True)
+    shown = pd.concat([scores[scores["site_id"] != "all"].head(max_sites), scores.tail(1)])
+    for r in shown.to_dict(orient="records"):
+        t.add_row(*[str(r[c]) if not f else _num(float(r[c]), f) for _, c, f in cols])
+    t.caption = (
+        "A surge day is one above the line its warning used; lead: days between the first "
+        "warning at the level and the surge day."
+    )
+    return t

@@ -1,0 +1,84 @@
+"""The morning job as a library call: champion model + latest data -> forecast -> warnings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from forecasting.data import schema
+
+if TYPE_CHECKING:
+    from forecasting.config import Config
+    from forecasting.models.base import Forecaster
+
+MAX_LISTED_SITES = 10
+
+
+@dataclass(frozen=True)
+class DailyResult:
+    """What one daily run produced.
+
+    Attributes:
+        as_of: Last day of data the warnings used.
+        forecast: The model's forecast frame from that day.
+        warnings: One row per site and target day (:data:`escalation.WARNING_COLUMNS`).
+    """
+
+    as_of: pd.Timestamp
+    forecast: pd.DataFrame
+    warnings: pd.DataFrame
+
+
+def check_model_sites(model: Forecaster, frame: pd.DataFrame) -> None:
+    """Every site in the data must be one the model was trained on.
+
+    Raises:
+        ForecastMismatchError: Naming the first unknown site and the fix.
+    """
+    from forecasting.escalation.errors import ForecastMismatchError
+
+    trained = set(model.history_[schema.SITE].astype(str))
+    unknown = sorted(set(frame[schema.SITE].astype(str)) - trained)
+    if unknown:
+        listed = ", ".join(unknown[:MAX_LISTED_SITES])
+        raise ForecastMismatchError(
+            f"site(s) {listed} are not in the model's training data",
+            column=schema.SITE,
+            fix="retrain with `forecasting train --data FILE` on data that include them",
+        )
+
+
+def daily_warnings(
+    frame: pd.DataFrame,
+    model: Forecaster,
+    cfg: Config,
+    as_of: date | str | pd.Timestamp | None = None,
+) -> DailyResult:
+    """Forecast the next ``cfg.horizon`` days from ``as_of`` and turn them into warnings.
+
+    The fitted ``model`` keeps its parameters; it is only rolled forward (``update``) to the
+    data up to ``as_of``, so nothing after that day reaches the forecast.
+
+    Args:
+        frame: DemandFrame (rows after ``as_of`` are used only for planned electives).
+        model: A fitted forecaster (e.g. the champion).
+        cfg: Configuration (horizon, sites, thresholds, escalation rules).
+        as_of: Last day of data to use; ``None`` is the last day in ``frame``.
+
+    Raises:
+        EmptyDataError, AsOfError, ForecastMismatchError, UnknownSiteError, MissingBedsError:
+            From the checks of :func:`forecasting.escalation.assess`.
+    """
+    from forecasting.escalation import assess
+    from forecasting.escalation.assess import prepare_history, resolve_as_of
+
+    data = prepare_history(frame)
+    day = resolve_as_of(data, as_of)
+    check_model_sites(model, data)
+    past = data.loc[data[schema.DATE] <= day, list(schema.REQUIRED_COLUMNS)]
+    forecast = model.update(past).predict(cfg.horizon)
+    warnings = assess(forecast, data, cfg, as_of=day)
+    return DailyResult(as_of=day, forecast=forecast, warnings=warnings)
