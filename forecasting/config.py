@@ -14,6 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from forecasting.errors import ConfigError
 
 WEEKDAY_COUNT = 7
+# Upper quantiles of the forecast frame (forecasting.forecast_frame.QUANTILES; not imported here
+# so that reading a config stays free of pandas).
+UPPER_QUANTILES = (0.75, 0.9, 0.95)
 
 
 class _Strict(BaseModel):
@@ -86,6 +89,63 @@ class ThresholdsConfig(_Strict):
         return self
 
 
+class EscalationConfig(_Strict):
+    """Rules that turn risk into a recommended level (NHS OPEL 1-4); see ``escalation.levels``.
+
+    Level 4 if P(attendances > high surge line) >= ``severe_probability`` or forecast
+    occupancy >= ``thresholds.occupancy_ceiling + severe_occupancy_margin``; level 3 if
+    P(surge) >= ``thresholds.alert_probability`` or forecast occupancy >= the ceiling; level 2
+    if P(surge) >= ``pressure_probability`` or forecast occupancy >= the comfort line; else 1.
+    Surge lines are weekday-adjusted unless ``weekday_adjusted_lines`` is false.
+    ``upper_quantile`` sets the cautious attendance path (every day at that quantile) that sizes
+    the planned-care advice; the other keys tune the learned conversion rate and the reasons.
+    """
+
+    weekday_adjusted_lines: bool = True
+    pressure_probability: float = Field(default=0.2, gt=0, lt=1)
+    severe_probability: float = Field(default=0.5, gt=0, lt=1)
+    severe_occupancy_margin: float = Field(default=0.05, ge=0, le=0.5)
+    upper_quantile: float = 0.95
+    conversion_window_days: int = Field(default=28, ge=7, le=365)
+    trend_window_days: int = Field(default=28, ge=7, le=182)
+    trend_min_change: float = Field(default=0.05, gt=0, lt=1)
+    weekday_min_effect: float = Field(default=0.05, gt=0, lt=1)
+    recent_days: int = Field(default=3, ge=1, le=28)
+
+    @field_validator("upper_quantile")
+    @classmethod
+    def _known_quantile(cls, v: float) -> float:
+        if v not in UPPER_QUANTILES:
+            upper = ", ".join(f"{q:g}" for q in UPPER_QUANTILES)
+            raise ValueError(f"must be one of the forecast's upper quantiles: {upper}")
+        return v
+
+
+class ElectivesConfig(_Strict):
+    """Planned care: shares of each day's elective list that may never be deferred.
+
+    Every category listed is protected (e.g. cancer, clinically urgent / time-critical); the
+    rest of the list is deferrable at escalation level 3 or above. List every protected
+    category: a mapping given in a config file replaces this one.
+    """
+
+    protected: dict[str, float] = Field(default_factory=lambda: {"cancer": 0.15, "urgent": 0.2})
+
+    @field_validator("protected")
+    @classmethod
+    def _shares(cls, v: dict[str, float]) -> dict[str, float]:
+        if any(not 0 <= share <= 1 for share in v.values()):
+            raise ValueError("each protected share must be between 0 and 1")
+        if sum(v.values()) > 1 + 1e-9:
+            raise ValueError("protected shares add up to more than 1")
+        return v
+
+    @property
+    def deferrable_share(self) -> float:
+        """Share of a day's elective list that may be reviewed for deferral."""
+        return max(0.0, 1.0 - sum(self.protected.values()))
+
+
 class MlflowConfig(_Strict):
     """Where runs and models go; ``tracking_uri: null`` = ``sqlite:///mlflow.db`` in the cwd."""
 
@@ -93,6 +153,9 @@ class MlflowConfig(_Strict):
     experiment: str = "forecasting"
     model_name: str = "ed-demand"
     readmission_model_name: str = "readmission-30d"
+    # backtest metric a challenger must beat to be promoted (lower is better)
+    promotion_metric: Literal["pinball", "MAE", "RMSE", "MASE", "brier"] = "pinball"
+    backtest_windows: int = Field(default=8, ge=1, le=104)
 
 
 class Config(_Strict):
@@ -105,7 +168,17 @@ class Config(_Strict):
     site_defaults: SiteDefaults = Field(default_factory=SiteDefaults)
     sites: dict[str, SiteSettings] = Field(default_factory=dict)
     thresholds: ThresholdsConfig = Field(default_factory=ThresholdsConfig)
+    escalation: EscalationConfig = Field(default_factory=EscalationConfig)
+    electives: ElectivesConfig = Field(default_factory=ElectivesConfig)
     mlflow: MlflowConfig = Field(default_factory=MlflowConfig)
+
+    @model_validator(mode="after")
+    def _escalation_order(self) -> Config:
+        if self.escalation.pressure_probability >= self.thresholds.alert_probability:
+            raise ValueError(
+                "escalation.pressure_probability must be below thresholds.alert_probability"
+            )
+        return self
 
     def site(self, site_id: str) -> SiteSettings:
         """Return a site's settings with unset values filled from ``site_defaults``."""

@@ -61,11 +61,9 @@ def site_warning_figure(
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6), gridspec_kw={"height_ratios": [3, 1.4]})
     threshold = float(w["surge_threshold"].iloc[0]) if len(w) else None
     fan_chart(history, forecast, site, days=days, threshold=threshold, ax=top)
-    one_day = pd.Timedelta(hours=12)
-    for row in w.itertuples(index=False):
-        top.axvspan(
-            row.date - one_day, row.date + one_day, color=LEVEL_COLOURS[int(row.level)], alpha=0.12
-        )
+    half = pd.Timedelta(hours=12)
+    for day, level in zip(pd.to_datetime(w[schema.DATE]), w["level"].astype(int), strict=True):
+        top.axvspan(day - half, day + half, color=LEVEL_COLOURS[level], alpha=0.12)
     top.set_title(f"{site}: attendances, forecast and recommended escalation level")
     top.tick_params(axis="x", labelbottom=True, labelrotation=0, labelsize=8)
     labels = [f"{d:%a %d %b}" for d in pd.to_datetime(w[schema.DATE])]
@@ -112,8 +110,8 @@ def _table_rows(w: pd.DataFrame) -> str:
     return "\n".join(rows)
 
 
-def _pct(x: object) -> str:
-    return "–" if x is None or pd.isna(x) else f"{100 * float(x):.0f}%"  # type: ignore[arg-type]
+def _pct(x: float | None) -> str:
+    return "–" if x is None or x != x else f"{100 * float(x):.0f}%"
 
 
 _HEAD = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>

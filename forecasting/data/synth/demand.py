@@ -41,6 +41,7 @@ NOISE_SD = (0.035, 0.055)  # log-scale, AR(1)
 NOISE_AR = 0.4
 WINTER_ESCALATION = (0.03, 0.05)  # extra beds 1 Dec - 31 Mar
 NOROVIRUS_CLOSURE = (0.02, 0.05)  # share of beds closed by an outbreak
+BED_PLANNING_LAG = 120  # days before bed capacity follows a lasting change in demand
 
 
 @dataclass(frozen=True)
@@ -104,8 +105,11 @@ def _calendar_factor(rng: np.random.Generator, c: Calendar, child_share: float) 
     return factor * (1.0 - child_share + child_share * child)
 
 
-def _beds(rng: np.random.Generator, dates: pd.DatetimeIndex, base: int) -> np.ndarray:
-    beds = np.full(len(dates), float(base))
+def _beds(
+    rng: np.random.Generator, dates: pd.DatetimeIndex, base: int, growth: np.ndarray
+) -> np.ndarray:
+    """Beds open: ``base`` grown with demand (``growth``), winter escalation, norovirus closures."""
+    beds = float(base) * growth
     months = np.asarray(dates.month)
     season = np.asarray(dates.year) - (months < 7)  # winter of Dec Y - Mar Y+1 is season Y
     for year in np.unique(season):
@@ -119,7 +123,14 @@ def _beds(rng: np.random.Generator, dates: pd.DatetimeIndex, base: int) -> np.nd
                 dates < start + pd.Timedelta(days=int(rng.integers(5, 13)))
             )
             beds[np.asarray(closed)] -= round(base * rng.uniform(*NOROVIRUS_CLOSURE))
-    return beds.astype(np.int64)
+    return np.rint(beds).astype(np.int64)
+
+
+def _lagged(level: np.ndarray, lag: int) -> np.ndarray:
+    """A level shift as capacity planning follows it: ``lag`` days late."""
+    return np.concatenate(
+        [np.full(min(lag, len(level)), level[0]), level[: max(len(level) - lag, 0)]]
+    )
 
 
 def _electives(rng: np.random.Generator, c: Calendar, schedule: tuple[int, ...]) -> np.ndarray:
@@ -202,7 +213,7 @@ def site_demand(profile: SiteProfile, c: Calendar, drivers: RegionDrivers, seed:
             "date": dates.astype("datetime64[ns]"),
             "attendances": attendances.astype(np.int64),
             "admissions": admissions.astype(np.int64),
-            "beds": _beds(rng, dates, profile.beds),
+            "beds": _beds(rng, dates, profile.beds, trend * _lagged(level, BED_PLANNING_LAG)),
             "electives_planned": _electives(rng, c, profile.electives_by_weekday),
             "temperature": np.round(temperature, 1),
         }

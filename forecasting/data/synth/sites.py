@@ -34,7 +34,7 @@ _PLACES = (
 _KINDS = ("General", "Royal Infirmary", "University Hospital", "District Hospital")
 # Relative planned elective admissions Mon..Sun: weekdays full lists, weekends very light.
 _ELECTIVE_WEEK = (1.0, 1.02, 1.0, 0.98, 0.9, 0.12, 0.05)
-_TARGET_OCCUPANCY = 0.9
+_TARGET_OCCUPANCY = 0.85  # the comfort line on average; winter and trend push above
 _TWO_LETTER_CODES = 26 * 26
 
 

@@ -1,0 +1,200 @@
+"""A local history of issued warnings (SQLite), so alert quality can be judged later.
+
+Each ``append`` is one transaction taken with ``BEGIN IMMEDIATE`` (one writer at a time; others
+wait up to the busy timeout): a run's rows are all there or none are, even when two runs
+overlap or a run dies half-way (SQLite's journal rolls the half-written transaction back).
+The schema is versioned in the ``meta`` table; reasons are stored as JSON text.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from forecasting.errors import SchemaError
+from forecasting.escalation.assess import WARNING_COLUMNS
+from forecasting.escalation.errors import WarningHistoryError
+from forecasting.escalation.levels import LEVEL_NAMES
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_S = 30.0
+RUN_COLUMNS = ("run_id", "issued_at", "model_ref")
+# Stored columns: the warning columns under SQL-friendly names (no level_name: derived).
+_SQL_NAMES = {
+    col: col.replace("attendances_q0.05", "attendances_q05").replace(
+        "attendances_q0.95", "attendances_q95"
+    )
+    for col in WARNING_COLUMNS
+    if col != "level_name"
+}
+_TEXT = {"site_id", "as_of", "date", "model", "reasons", "advice"}
+_INTEGER = {"horizon", "level", "electives_planned", "electives_deferrable", "electives_to_review"}
+
+
+def _sql_type(col: str) -> str:
+    return "TEXT" if col in _TEXT else "INTEGER" if col in _INTEGER else "REAL"
+
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, issued_at TEXT NOT NULL, "
+    "model_ref TEXT NOT NULL, n_rows INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS warnings (run_id TEXT NOT NULL REFERENCES runs(run_id), "
+    + ", ".join(f"{name} {_sql_type(col)}" for col, name in _SQL_NAMES.items())
+    + ", PRIMARY KEY (run_id, site_id, date))",
+)
+
+
+class WarningHistory:
+    """Warnings issued so far, in a SQLite file (created on the first append).
+
+    Args:
+        path: The SQLite file.
+        timeout: Seconds to wait for another writer before giving up.
+    """
+
+    def __init__(self, path: str | Path, timeout: float = BUSY_TIMEOUT_S) -> None:
+        self.path = path
+        self.timeout = timeout
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` transaction: committed on success, rolled back on error."""
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+        try:
+            con.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            raise self._error(exc) from exc
+        finally:
+            con.close()
+
+    def _error(self, exc: sqlite3.DatabaseError) -> WarningHistoryError:
+        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+            return WarningHistoryError(
+                f"warning history is locked by another run for over {self.timeout:g} s",
+                path=self.path,
+                fix="wait for the other run to finish, then try again",
+            )
+        return WarningHistoryError(
+            f"not a warning history this version can use ({exc})",
+            path=self.path,
+            fix="point to another history file or move this one aside",
+        )
+
+    def _ensure_schema(self, con: sqlite3.Connection) -> None:
+        for statement in _SCHEMA:
+            con.execute(statement)
+        row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is None:
+            con.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+        elif row[0] != str(SCHEMA_VERSION):
+            raise WarningHistoryError(
+                f"warning history has schema version {row[0]}, this version reads {SCHEMA_VERSION}",
+                path=self.path,
+                fix="upgrade forecasting or start a new history file",
+            )
+
+    def _insert_rows(
+        self, con: sqlite3.Connection, run_id: str, rows: Sequence[tuple[Any, ...]]
+    ) -> None:
+        names = ["run_id", *_SQL_NAMES.values()]
+        sql = f"INSERT INTO warnings ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+        con.executemany(sql, [(run_id, *row) for row in rows])
+
+    def append(self, frame: pd.DataFrame, issued_at: datetime, model_ref: str) -> str:
+        """Store one run's warnings (the output of ``assess``) in one transaction.
+
+        Args:
+            frame: Warning rows with the columns of ``WARNING_COLUMNS``.
+            issued_at: When the warnings were issued.
+            model_ref: Which model made them (e.g. a registry URI or run id).
+
+        Returns:
+            The new run's id.
+
+        Raises:
+            SchemaError: If ``frame`` lacks a warning column.
+            WarningHistoryError: If the file is not a usable history, or stays locked.
+        """
+        rows = _rows(frame)
+        run_id = uuid.uuid4().hex
+        with self._transaction() as con:
+            self._ensure_schema(con)
+            con.execute(
+                "INSERT INTO runs (run_id, issued_at, model_ref, n_rows) VALUES (?, ?, ?, ?)",
+                (run_id, issued_at.isoformat(), str(model_ref), len(rows)),
+            )
+            self._insert_rows(con, run_id, rows)
+        return run_id
+
+    def read(self) -> pd.DataFrame:
+        """All stored warnings with their run's ``run_id``, ``issued_at`` and ``model_ref``.
+
+        Returns:
+            One row per warning, oldest run first; ``reasons`` as lists, dates as timestamps.
+            Empty (with the columns) when the file does not exist yet.
+
+        Raises:
+            WarningHistoryError: If the file is not a usable history.
+        """
+        columns = [*RUN_COLUMNS, *WARNING_COLUMNS]
+        if not Path(self.path).exists():
+            return pd.DataFrame(columns=columns)
+        names = ", ".join(f"w.{n}" for n in _SQL_NAMES.values())
+        sql = (
+            f"SELECT r.run_id, r.issued_at, r.model_ref, {names} FROM warnings w "
+            "JOIN runs r USING (run_id) ORDER BY r.issued_at, r.run_id, w.site_id, w.date"
+        )
+        with self._transaction() as con:
+            self._ensure_schema(con)
+            data = con.execute(sql).fetchall()
+        frame = pd.DataFrame(data, columns=[*RUN_COLUMNS, *_SQL_NAMES])
+        frame["reasons"] = [json.loads(r) for r in frame["reasons"]]
+        for col in ("as_of", "date"):
+            frame[col] = pd.to_datetime(frame[col])
+        frame["level_name"] = frame["level"].map(LEVEL_NAMES)
+        return frame[columns]
+
+
+def _rows(frame: pd.DataFrame) -> list[tuple[Any, ...]]:
+    missing = [c for c in _SQL_NAMES if c not in frame.columns]
+    if missing:
+        raise SchemaError(
+            "warnings lack a column the history stores",
+            column=missing[0],
+            fix="append the output of forecasting.escalation.assess",
+        )
+    out = []
+    for rec in frame[list(_SQL_NAMES)].to_dict(orient="records"):
+        values: list[Any] = []
+        for col, value in rec.items():
+            if col == "reasons":
+                values.append(json.dumps([str(r) for r in value]))
+            elif col in ("as_of", "date"):
+                values.append(pd.Timestamp(value).date().isoformat())
+            elif col in _TEXT:
+                values.append(str(value))
+            elif col in _INTEGER:
+                values.append(int(value))
+            else:
+                values.append(None if pd.isna(value) else float(value))
+        out.append(tuple(values))
+    return out

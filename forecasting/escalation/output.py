@@ -1,0 +1,58 @@
+"""Warnings as JSON-ready records and as a flat, CSV-ready table."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+DATE_COLUMNS = ("as_of", "date")
+INT_COLUMNS = (
+    "horizon",
+    "level",
+    "electives_planned",
+    "electives_deferrable",
+    "electives_to_review",
+)
+ROUNDING = {"p_surge": 3, "p_surge_high": 3, "occupancy": 3, "occupancy_q_high": 3}
+DEFAULT_DIGITS = 1
+REASON_SEPARATOR = "; "
+
+
+def _plain(column: str, value: Any) -> Any:
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value]
+    if column in INT_COLUMNS:
+        return round(float(value))
+    if isinstance(value, bool | str) or value is None:
+        return value
+    if hasattr(value, "item"):  # numpy scalar
+        value = value.item()
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        return round(value, ROUNDING.get(column, DEFAULT_DIGITS))
+    return value
+
+
+def to_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Warnings as a list of plain dicts: ISO dates, Python numbers, ``reasons`` a list.
+
+    Probabilities and occupancy keep 3 decimals, counts 1; ``json.dumps`` takes the result.
+    """
+    out = []
+    for row in frame.to_dict(orient="records"):
+        out.append({str(k): _plain(str(k), v) for k, v in row.items()})
+    return out
+
+
+def to_flat(frame: pd.DataFrame) -> pd.DataFrame:
+    """Warnings as a flat table for CSV: ISO dates, reasons joined with ``"; "``."""
+    records = to_records(frame)
+    flat = pd.DataFrame(records, columns=list(frame.columns))
+    if "reasons" in flat:
+        flat["reasons"] = [REASON_SEPARATOR.join(r) for r in flat["reasons"]]
+    return flat
