@@ -12,8 +12,11 @@ import typer
 
 from forecasting import __version__
 from forecasting.cli import data as data_cli
+from forecasting.cli import warnings as warnings_cli
 from forecasting.cli.backtest import backtest_command
+from forecasting.cli.daily import daily_command, report_command
 from forecasting.cli.demo import demo
+from forecasting.cli.models import promote_command, train_command, ui_command
 
 app = typer.Typer(
     name="forecasting",
@@ -28,6 +31,12 @@ app = typer.Typer(
 app.add_typer(data_cli.app, name="data")
 app.command("demo")(demo)
 app.command("backtest")(backtest_command)
+app.command("train")(train_command)
+app.command("promote")(promote_command)
+app.command("daily")(daily_command)
+app.command("report")(report_command)
+app.add_typer(warnings_cli.app, name="warnings")
+app.command("ui")(ui_command)
 
 
 def _version(value: bool) -> None:

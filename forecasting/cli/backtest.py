@@ -22,6 +22,8 @@ from forecasting.cli.data import (
 if TYPE_CHECKING:
     import pandas as pd
 
+    from forecasting.config import Config
+
 DEFAULT_MODELS = "snaive,ets,hybrid"
 
 
@@ -53,8 +55,11 @@ def backtest_command(
     extra_cols: ExtraColOpt = None,
     site_name: SiteNameOpt = None,
     config: ConfigOpt = None,
+    track: Annotated[
+        bool, typer.Option("--track/--no-track", help="Log the run to MLflow (see `ui`).")
+    ] = True,
 ) -> None:
-    """Backtest models on rolling origins; write forecasts with y and print metrics."""
+    """Backtest models on rolling origins; write forecasts with y, print metrics, log the run."""
     from forecasting.cli.render import metrics_table
     from forecasting.data.load import load_demand
     from forecasting.evaluate.summary import evaluate
@@ -73,6 +78,8 @@ def backtest_command(
     if holidays:
         country, _, sub = holidays.partition("-")
         subdiv = sub or None
+    if track:  # an unusable store fails now, not after the long backtest
+        _check_store(cfg)
     frame = load_demand(
         data,
         column_mapping(cfg, site_col, date_col, target_col, extra_cols, site_name),
@@ -89,6 +96,30 @@ def backtest_command(
         metrics_table(evaluate(result, frame), f"{data}: {windows} windows × {horizon} days")
     )
     console.print(f"Wrote {len(result):,} forecast rows to {out}")
+    if track:
+        params = {
+            "models": ",".join(names),
+            "horizon": horizon,
+            "step": step,
+            "windows": windows,
+            "refit_every": refit_every,
+            "holidays": f"{country}-{subdiv}" if subdiv else country,
+            "data_file": data.name,
+        }
+        from forecasting.tracking.runs import log_backtest_run
+
+        with console.status("Logging the run to MLflow…"):
+            run = log_backtest_run(result, frame, cfg, params, run_name=f"backtest {models}")
+        console.print(f"MLflow run {run.run_id} (browse with: forecasting ui)")
+
+
+def _check_store(cfg: Config) -> None:
+    from forecasting.cli.models import quiet_mlflow
+
+    quiet_mlflow()
+    from forecasting.tracking.store import check_store, resolve_tracking_uri
+
+    check_store(resolve_tracking_uri(cfg), configured=bool(cfg.mlflow.tracking_uri))
 
 
 def backtest_with_progress(

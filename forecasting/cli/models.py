@@ -1,0 +1,219 @@
+"""``forecasting train``, ``promote`` and ``ui``: the demand model in the MLflow registry."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from forecasting.cli.common import cli_command, console, fail
+from forecasting.cli.data import (
+    ConfigOpt,
+    DateColOpt,
+    ExtraColOpt,
+    SiteColOpt,
+    SiteNameOpt,
+    TargetColOpt,
+    column_mapping,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from forecasting.config import Config
+
+UI_HINT = "In the UI, pick 'Model training' (it opens on GenAI)."
+
+
+def quiet_mlflow() -> None:
+    """Keep MLflow's own chatter (info logs, download bars) off the terminal."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    import mlflow  # noqa: F401  (configures its loggers on import; adjust them after)
+
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
+
+
+def _with_holidays(cfg: Config, holidays: str | None) -> Config:
+    if not holidays:
+        return cfg
+    country, _, sub = holidays.partition("-")
+    return cfg.model_copy(
+        update={
+            "holidays": cfg.holidays.model_copy(update={"country": country, "subdiv": sub or None})
+        }
+    )
+
+
+@cli_command
+def train_command(
+    data: Annotated[Path, typer.Option("--data", help="CSV or Parquet demand file.")],
+    model: Annotated[
+        str,
+        typer.Option("--model", help="snaive, ets, arima, lightgbm, hybrid or ensemble."),
+    ] = "ensemble",
+    windows: Annotated[
+        int | None,
+        typer.Option("--windows", min=1, help="Backtest cutoffs (default: config, 8)."),
+    ] = None,
+    holidays: Annotated[
+        str | None,
+        typer.Option(
+            "--holidays", help="Holiday calendar, COUNTRY or COUNTRY-SUBDIV (e.g. CH-BE)."
+        ),
+    ] = None,
+    site_col: SiteColOpt = None,
+    date_col: DateColOpt = None,
+    target_col: TargetColOpt = None,
+    extra_cols: ExtraColOpt = None,
+    site_name: SiteNameOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Backtest, train on all data, log the run to MLflow and register the model."""
+    from forecasting.config import load_config
+    from forecasting.data.load import load_demand
+    from forecasting.models import MODELS
+
+    if model not in MODELS:
+        fail(f"--model: unknown model '{model}'. Fix: choose from {', '.join(MODELS)}.")
+    cfg = _with_holidays(load_config(config), holidays)
+    quiet_mlflow()
+    from forecasting.tracking.store import check_store, resolve_tracking_uri
+
+    uri = resolve_tracking_uri(cfg)
+    check_store(uri, configured=bool(cfg.mlflow.tracking_uri))  # before any long work
+    frame = load_demand(
+        data,
+        column_mapping(cfg, site_col, date_col, target_col, extra_cols, site_name),
+        horizon=cfg.horizon,
+        gap_policy=cfg.gap_policy,
+        default_site=site_name,
+    )
+    n = windows or cfg.mlflow.backtest_windows
+    with _progress(f"train {model}", -(-n // 4) + 1) as advance:
+        result = _train(frame, cfg, model, n, advance)
+    m = result.metrics
+    console.print(
+        f"Trained {model} on {frame['site_id'].nunique()} site(s), "
+        f"{frame['date'].min():%Y-%m-%d} to {frame['date'].max():%Y-%m-%d}. "
+        f"Backtest ({n} weekly cutoffs): pinball {m.get('pinball', float('nan')):.3f}, "
+        f"MAE {m.get('MAE', float('nan')):.2f}, 90% coverage {m.get('cov90', float('nan')):.0%}.",
+        soft_wrap=True,
+    )
+    console.print(
+        f"MLflow run {result.run_id} in {uri}\n"
+        f"Registered [bold]{cfg.mlflow.model_name}[/] version {result.model_version}, "
+        f"alias [bold]{result.alias}[/].",
+        soft_wrap=True,
+    )
+    if result.alias == "champion":
+        console.print(f"Next: forecasting daily --data {data}")
+    else:
+        console.print("Next: forecasting promote (it must beat the champion), or forecasting ui")
+
+
+def _train(frame: Any, cfg: Config, model: str, windows: int, advance: Any) -> Any:
+    from forecasting.tracking.training import train_demand_model
+
+    return train_demand_model(frame, cfg, model=model, windows=windows, progress=advance)
+
+
+@contextlib.contextmanager
+def _progress(label: str, total: int) -> Iterator[Any]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda k: bar.advance(task, k)
+
+
+@cli_command
+def promote_command(
+    version: Annotated[
+        str | None, typer.Option("--version", help="Version to promote (default: challenger).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Promote even if it does not beat the champion.")
+    ] = False,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why (needed with --force; kept as a tag).")
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Make the challenger the champion if its backtest beats the champion's."""
+    from forecasting.config import load_config
+
+    cfg = load_config(config)
+    quiet_mlflow()
+    from forecasting.tracking.library import promote
+
+    p = promote(cfg, version=version, force=force, reason=reason)
+    if p.previous is None:
+        detail = "there was no champion"
+    elif p.forced:
+        detail = f"forced over version {p.previous}: {reason}"
+    else:
+        detail = (
+            f"{p.metric} {p.challenger_value:.4g} beats {p.champion_value:.4g} "
+            f"of version {p.previous}"
+        )
+    console.print(f"{p.name} version {p.version} is now [bold]champion[/] ({detail}).")
+
+
+@cli_command
+def ui_command(
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to serve on.")] = 5000,
+    config: ConfigOpt = None,
+) -> None:
+    """Start the MLflow UI on 127.0.0.1 over the same store as train and backtest."""
+    from forecasting.config import load_config
+
+    cfg = load_config(config)
+    quiet_mlflow()
+    from forecasting.tracking import server
+    from forecasting.tracking.store import (
+        check_store,
+        is_remote,
+        resolve_tracking_uri,
+        sqlite_path,
+    )
+
+    uri = resolve_tracking_uri(cfg)
+    if is_remote(uri):
+        console.print(f"Runs and models are on the tracking server {uri}: open it in a browser.")
+        console.print(UI_HINT)
+        return
+    check_store(uri, configured=bool(cfg.mlflow.tracking_uri))
+    if server.port_in_use(port):
+        fail(f"port {port} on 127.0.0.1 is already in use. Fix: --port {port + 1}.")
+    db = sqlite_path(uri)
+    if db is not None and not db.is_file():
+        console.print(f"No runs yet in {db}: run `forecasting train --data FILE` first.")
+    address = f"http://{server.HOST}:{port}"
+    console.print(f"Starting the MLflow UI on {address} (store {uri}; about 10 s)…", soft_wrap=True)
+    proc = server.start_server(uri, port, env=dict(os.environ))
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        server.wait_until_up(address, proc)
+        console.print(f"[bold]MLflow UI: {address}[/]  {UI_HINT} Ctrl-C stops it.", soft_wrap=True)
+        proc.wait()
+    except KeyboardInterrupt:
+        console.print("Stopping the MLflow UI.")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        server.stop_server(proc)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt

@@ -1,0 +1,171 @@
+"""Model registry: ``champion`` / ``challenger`` aliases and promotion on a backtest metric."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from forecasting.tracking.errors import PromotionRefusedError, TrackingError
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+    from mlflow.entities.model_registry import ModelVersion
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """What ``promote`` did.
+
+    Attributes:
+        name: Registered model name.
+        version: The new champion's version.
+        previous: The former champion's version, or ``None`` if there was none.
+        metric: Promotion metric (lower is better).
+        challenger_value: The new champion's backtest value of ``metric``.
+        champion_value: The former champion's value, or ``None``.
+        forced: Whether ``force`` overrode the comparison.
+    """
+
+    name: str
+    version: str
+    previous: str | None
+    metric: str
+    challenger_value: float | None
+    champion_value: float | None
+    forced: bool
+
+
+def client_for(uri: str) -> MlflowClient:
+    """An MLflow client whose tracking and registry both use ``uri``."""
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def version_by_alias(client: MlflowClient, name: str, alias: str) -> ModelVersion | None:
+    """The version with ``alias`` under ``name``, or ``None`` (also if the name is unknown)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_model_version_by_alias(name, alias)
+    except MlflowException as exc:
+        if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"):
+            return None
+        raise
+
+
+def assign_alias(client: MlflowClient, name: str, version: str) -> str:
+    """Give a new version its alias: ``champion`` if there is none yet, else ``challenger``."""
+    alias = CHALLENGER if version_by_alias(client, name, CHAMPION) else CHAMPION
+    client.set_registered_model_alias(name, alias, version)
+    return alias
+
+
+def run_metric(client: MlflowClient, version: ModelVersion, metric: str) -> float | None:
+    """The backtest ``metric`` of the run that produced ``version`` (``None`` if absent)."""
+    if not version.run_id:
+        return None
+    value = client.get_run(version.run_id).data.metrics.get(metric)
+    return None if value is None else float(value)
+
+
+def promote(
+    client: MlflowClient,
+    name: str,
+    metric: str,
+    version: str | None = None,
+    force: bool = False,
+    reason: str | None = None,
+) -> Promotion:
+    """Make a version the champion if its backtest beats the champion's on ``metric``.
+
+    Args:
+        client: Client on the registry.
+        name: Registered model name.
+        metric: Run metric to compare (lower is better, e.g. ``pinball``).
+        version: Version to promote (default: the ``challenger``).
+        force: Promote even if it does not beat the champion (needs ``reason``).
+        reason: Why a forced promotion is right; recorded as a tag of the version.
+
+    Raises:
+        TrackingError: If there is nothing to promote, or ``force`` comes without a reason.
+        PromotionRefusedError: If the challenger does not beat the champion.
+    """
+    if force and not (reason and reason.strip()):
+        raise TrackingError("--force needs a reason. Fix: add --reason TEXT (kept as a tag)")
+    if version is None:
+        challenger = version_by_alias(client, name, CHALLENGER)
+        if challenger is None:
+            raise TrackingError(
+                f"no challenger for '{name}' to promote. "
+                "Fix: run `forecasting train --data FILE` first, or pass --version"
+            )
+    else:
+        challenger = _version(client, name, version)
+    champion = version_by_alias(client, name, CHAMPION)
+    if champion is not None and str(champion.version) == str(challenger.version):
+        raise TrackingError(f"version {challenger.version} of '{name}' is already the champion")
+    new = run_metric(client, challenger, metric)
+    old = None if champion is None else run_metric(client, champion, metric)
+    if champion is not None and not force:
+        if new is None or old is None:
+            missing = challenger.version if new is None else champion.version
+            raise PromotionRefusedError(
+                f"version {missing} of '{name}' has no backtest metric '{metric}' to compare. "
+                "Fix: retrain it with `forecasting train`, or use --force --reason TEXT"
+            )
+        if not new < old:
+            raise PromotionRefusedError(
+                f"challenger version {challenger.version} of '{name}' ({metric} {new:.4g}) does "
+                f"not beat champion version {champion.version} ({metric} {old:.4g}); nothing "
+                "changed. Fix: train a better model, or use --force --reason TEXT"
+            )
+    _promote(client, name, str(challenger.version), champion, metric, force, reason)
+    return Promotion(
+        name=name,
+        version=str(challenger.version),
+        previous=None if champion is None else str(champion.version),
+        metric=metric,
+        challenger_value=new,
+        champion_value=old,
+        forced=force,
+    )
+
+
+def _version(client: MlflowClient, name: str, version: str) -> ModelVersion:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_model_version(name, version)
+    except MlflowException:
+        raise TrackingError(
+            f"'{name}' has no version {version}. Fix: see the versions with `forecasting ui`"
+        ) from None
+
+
+def _promote(
+    client: MlflowClient,
+    name: str,
+    version: str,
+    champion: ModelVersion | None,
+    metric: str,
+    force: bool,
+    reason: str | None,
+) -> None:
+    client.set_registered_model_alias(name, CHAMPION, version)
+    challenger = version_by_alias(client, name, CHALLENGER)
+    if challenger is not None and str(challenger.version) == version:
+        client.delete_registered_model_alias(name, CHALLENGER)
+    tags = {
+        "promoted_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "promotion": "forced" if force else f"beat champion on {metric}",
+        "previous_champion": "none" if champion is None else str(champion.version),
+    }
+    if force:
+        tags["promotion_reason"] = str(reason).strip()
+    for key, value in tags.items():
+        client.set_model_version_tag(name, version, key, value)

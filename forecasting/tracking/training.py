@@ -1,0 +1,157 @@
+"""Train the demand model: backtest it, fit it on all data, log everything, register it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from forecasting.config import Config
+from forecasting.evaluate.backtest import Progress
+from forecasting.models.base import Forecaster
+
+STEP = 7
+REFIT_EVERY = 4
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Outcome of :func:`train_demand_model`.
+
+    Attributes:
+        run_id: The MLflow run.
+        model_version: Registered version of ``cfg.mlflow.model_name``.
+        alias: ``champion`` (first model under the name) or ``challenger``.
+        metrics: Overall backtest metrics of the model (``pinball``, ``MAE``, …).
+        model: The forecaster fitted on all the data.
+        forecast: Its forecast of the next ``cfg.horizon`` days.
+    """
+
+    run_id: str
+    model_version: str | None
+    alias: str | None
+    metrics: dict[str, float]
+    model: Forecaster
+    forecast: pd.DataFrame
+
+
+def train_demand_model(
+    frame: pd.DataFrame,
+    cfg: Config,
+    model: str = "ensemble",
+    windows: int | None = None,
+    progress: Progress | None = None,
+    register: bool = True,
+    backtest_frame: pd.DataFrame | None = None,
+) -> TrainResult:
+    """Backtest a registry model, fit it on all of ``frame``, log the run and register it.
+
+    The backtest (``windows`` weekly cutoffs, re-estimated every 4) gives the metrics that
+    promotion compares. The run logs parameters, the config, a data fingerprint, metrics
+    overall / per horizon / per site, fan charts, coverage by horizon, feature importance,
+    the backtest frame and the model (a pyfunc taking a DemandFrame).
+
+    Args:
+        frame: A validated DemandFrame.
+        cfg: Configuration (horizon, holidays, ``mlflow`` section).
+        model: Registry model name (``forecasting.models.MODELS``).
+        windows: Backtest cutoffs (default ``cfg.mlflow.backtest_windows``).
+        progress: Called with the number of backtest chunks done (``windows / 4`` in all),
+            then once more when the final fit is done.
+        register: Register the model under ``cfg.mlflow.model_name``.
+        backtest_frame: A backtest already run on ``frame`` (e.g. by the demo): its rows of
+            ``model`` are logged instead of running a new one (``windows`` is then ignored).
+
+    Raises:
+        StoreError: If the store is unusable (checked before any work).
+        DataError: If the data is too short for the backtest.
+        ValueError: If ``backtest_frame`` has no rows of ``model``.
+    """
+    import mlflow
+
+    from forecasting.evaluate.backtest import backtest
+    from forecasting.models import make_model
+    from forecasting.tracking.fingerprint import frame_fingerprint
+    from forecasting.tracking.pyfunc import log_demand_model
+    from forecasting.tracking.registry import assign_alias, client_for
+    from forecasting.tracking.runs import demand_metrics, demand_tables, log_context
+    from forecasting.tracking.runs import log_demand_artifacts as log_artifacts
+    from forecasting.tracking.store import (
+        check_store,
+        resolve_tracking_uri,
+        use_experiment,
+        using_store,
+    )
+
+    check_store(resolve_tracking_uri(cfg), configured=bool(cfg.mlflow.tracking_uri))
+    h, hol = cfg.horizon, cfg.holidays
+    windows = windows or cfg.mlflow.backtest_windows
+    if backtest_frame is not None:
+        bt = backtest_frame[backtest_frame["model"] == model].reset_index(drop=True)
+        if bt.empty:
+            raise ValueError(f"backtest_frame has no rows of model '{model}'")
+        windows = int(bt["cutoff"].nunique())
+    else:
+        template = make_model(model, h, hol.country, hol.subdiv)
+        bt = backtest(
+            frame, {model: template}, h, STEP, windows, refit_every=REFIT_EVERY, progress=progress
+        )
+    fitted = make_model(model, h, hol.country, hol.subdiv).fit(frame)
+    forecast = fitted.predict(h)
+    if progress:
+        progress(1)
+    tables = demand_tables(bt, frame)
+    params: dict[str, Any] = {
+        "model": model,
+        "horizon": h,
+        "backtest.windows": windows,
+        # a backtest handed in was run by the caller: its settings are theirs
+        "backtest.step": STEP if backtest_frame is None else "caller's",
+        "backtest.refit_every": REFIT_EVERY if backtest_frame is None else "caller's",
+        "model_params": _model_params(fitted),
+    }
+    name = cfg.mlflow.model_name if register else None
+    version = alias = None
+    with using_store(cfg, check=False) as uri:
+        use_experiment(cfg.mlflow.experiment, uri)
+        with mlflow.start_run(run_name=f"train {model}") as run:
+            log_context(cfg, "train", params, frame_fingerprint(frame))
+            info = log_demand_model(fitted, frame, h, registered_model_name=name)
+            metrics = demand_metrics(tables, per_model=False)
+            mlflow.log_metrics(metrics, model_id=info.model_id)
+            log_artifacts(bt, frame, tables, chart_model=model, forecast=forecast)
+            _log_importance(fitted)
+            if name and info.registered_model_version is not None:
+                version = str(info.registered_model_version)
+                alias = assign_alias(client_for(uri), name, version)
+                mlflow.set_tags({"registered_model": name, "registered_version": version})
+    overall = {k: v for k, v in metrics.items() if "/" not in k}
+    return TrainResult(run.info.run_id, version, alias, overall, fitted, forecast)
+
+
+def _model_params(model: Forecaster) -> dict[str, Any]:
+    """Constructor parameters; members of an ensemble by their names."""
+    params = model.get_params()
+    members = params.pop("members", None)
+    if members:
+        params["members"] = {m.name: m.get_params() for m in members}
+    return params
+
+
+def _log_importance(model: Forecaster) -> None:
+    import tempfile
+    from pathlib import Path
+
+    import mlflow
+
+    from forecasting.tracking.artifacts import feature_importance, importance_plot
+
+    importance = feature_importance(model)
+    if importance is None:
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        importance.to_csv(root / "feature_importance.csv", index=False, float_format="%.5g")
+        importance_plot(importance, root / "plots" / "feature_importance.png")
+        mlflow.log_artifacts(str(root))
