@@ -140,14 +140,14 @@ def daily_command(
 
     Exit codes: 0 done; 1 a day reached --fail-on-level; 2 bad input.
     """
-    from forecasting.cli.render import warnings_table
+    from forecasting.cli.render import show_warnings
     from forecasting.escalation import WarningHistory, to_flat, to_records
 
     cfg = _config(config, sites, data)
     result, _, ref = _run(data, as_of, cfg, (site_col, date_col, target_col, extra_cols, site_name))
     w = result.warnings
     if fmt is DailyFormat.table:
-        console.print(warnings_table(w, f"Warnings from data to {result.as_of:%a %d %b %Y}, {ref}"))
+        show_warnings(console, w, f"Warnings from data to {result.as_of:%a %d %b %Y}, {ref}")
         if out is not None:
             _write(to_flat(w).to_csv(index=False), out)
     elif fmt is DailyFormat.json:

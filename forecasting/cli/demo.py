@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -23,15 +24,22 @@ def demo(
     windows: Annotated[int, typer.Option("--windows", min=1, help="Backtest windows.")] = 8,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
 ) -> None:
-    """Synthesise multi-site data, check it, backtest, train and forecast the next week."""
+    """Synthesise data, backtest, train and register a model, then issue today's warnings."""
     from forecasting.cli.backtest import backtest_with_progress
-    from forecasting.cli.render import forecast_table, metrics_table, report_table, report_title
+    from forecasting.cli.models import quiet_mlflow
+    from forecasting.cli.render import metrics_table, report_table, report_title, show_warnings
+    from forecasting.config import Config, load_sites
+    from forecasting.daily import daily_warnings
     from forecasting.data.check import check_demand_file
     from forecasting.data.export import write_synth
+    from forecasting.data.load import load_demand
     from forecasting.data.synth import synth_demand
+    from forecasting.escalation import to_records
     from forecasting.evaluate.summary import evaluate
-    from forecasting.io import atomic_path
-    from forecasting.models import make_model
+    from forecasting.io import atomic_path, atomic_write_text
+    from forecasting.report import write_report
+    from forecasting.tracking.store import resolve_tracking_uri
+    from forecasting.tracking.training import train_demand_model
 
     end = date.today() - timedelta(days=1)
     with console.status("Synthesising demand and discharge episodes…"):
@@ -54,12 +62,28 @@ def demo(
         bt.to_csv(tmp, index=False, date_format="%Y-%m-%d", float_format="%.3f")
     console.print(metrics_table(evaluate(bt, frame), f"{out / 'backtest.csv'}"))
 
-    console.print("\n[bold]3. Train and forecast[/] the next 7 days with the ensemble")
-    with console.status("Training on all history…"):
-        model = make_model("ensemble", 7).fit(frame)
-        forecast = model.predict(7)
-    with atomic_path(out / "forecast.csv") as tmp:
-        forecast.to_csv(tmp, index=False, date_format="%Y-%m-%d", float_format="%.3f")
-    console.print(forecast_table(forecast, frame))
-    console.print(f"Forecast written to {out / 'forecast.csv'}.")
-    console.print("\nNext: [bold]forecasting data check " + str(paths["demand"]) + "[/]")
+    console.print("\n[bold]3. Train and register[/] the ensemble on all history (MLflow)")
+    quiet_mlflow()
+    cfg = Config(sites=load_sites(paths["sites"]))
+    with console.status("Training on all history and logging the run…"):
+        trained = train_demand_model(frame, cfg, model="ensemble", backtest_frame=bt)
+    console.print(
+        f"Registered {cfg.mlflow.model_name} version {trained.model_version} "
+        f"(alias {trained.alias}) in {resolve_tracking_uri(cfg)}; browse it with: forecasting ui"
+    )
+
+    console.print(f"\n[bold]4. Today's warnings[/] from data to {end:%a %d %b %Y}")
+    full = load_demand(paths["demand"], as_of=end + timedelta(days=1))
+    result = daily_warnings(full, trained.model, cfg)
+    records = json.dumps(to_records(result.warnings), indent=2) + "\n"
+    atomic_write_text(out / "warnings.json", records)
+    pictures = write_report(full, result.forecast, result.warnings, out / "report")
+    show_warnings(console, result.warnings, "Recommended levels for the next 7 days")
+    console.print(
+        f"Warnings written to {out / 'warnings.json'}; pictures and a web page in "
+        f"{pictures['index'].parent}/ (open index.html)."
+    )
+    console.print(
+        "\nEvery morning: [bold]forecasting daily --data " + str(paths["demand"]) + "[/]"
+        " (after [bold]forecasting train --data …[/] once)"
+    )

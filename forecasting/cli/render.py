@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 from rich import box
+from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
@@ -120,48 +121,58 @@ LEVEL_STYLES = {1: "green", 2: "yellow", 3: "bold dark_orange", 4: "bold red"}
 
 
 def warnings_table(warnings: pd.DataFrame, title: str, max_sites: int = 30) -> Table:
-    """Site × day warnings: level, attendances with interval, surge chance, occupancy, advice."""
+    """Site × day grid: level, expected attendances, P(surge), occupancy, electives to review."""
     t = Table(box=box.SIMPLE_HEAD, caption_justify="left", title=title, title_justify="left")
-    for name, justify in (
-        ("site", "left"),
-        ("day", "left"),
-        ("level", "right"),
-        ("attendances\n(90% range)", "right"),
-        ("surge\nline", "right"),
-        ("P(surge)", "right"),
-        ("beds\nused", "right"),
-        ("electives\nto review", "right"),
-        ("main reason", "left"),
-    ):
-        t.add_column(name, justify=justify, no_wrap=name != "main reason")  # type: ignore[arg-type]
+    t.add_column("site", no_wrap=True)
+    days = sorted(pd.to_datetime(warnings["date"]).unique())
+    for d in days:
+        t.add_column(pd.Timestamp(d).strftime("%a %d"), justify="right", no_wrap=True)
     sites = sorted(warnings["site_id"].astype(str).unique())
+    w = warnings.assign(
+        site_id=warnings["site_id"].astype(str), date=pd.to_datetime(warnings["date"])
+    )
     for site in sites[:max_sites]:
-        g = warnings[warnings["site_id"].astype(str) == site].sort_values("date")
-        for i, r in enumerate(g.to_dict(orient="records")):
+        g = w[w["site_id"] == site].set_index("date")
+        cells = []
+        for d in days:
+            if d not in g.index:
+                cells.append("")
+                continue
+            r = g.loc[d]
             level = int(r["level"])
             style = LEVEL_STYLES[level]
-            reasons = list(r.get("reasons") or [])
-            t.add_row(
-                site if i == 0 else "",
-                f"{pd.Timestamp(r['date']):%a %d}",
-                f"[{style}]{level}[/]",
-                f"{r['attendances_mean']:.0f} {r['attendances_q0.05']:.0f}–"
-                f"{r['attendances_q0.95']:.0f}",
-                _num(r["surge_threshold"], ".0f"),
-                f"[{style}]{r['p_surge']:.0%}[/]",
-                _num(100 * r["occupancy"], ".0f") + "%",
-                str(int(r["electives_to_review"])) if level >= 3 else "–",
-                reasons[0] if reasons else "",
+            advice = int(r["electives_to_review"]) if level >= 3 else 0
+            cells.append(
+                f"[{style}]level {level}[/]\n{r['attendances_mean']:.0f}\n"
+                f"{r['p_surge']:.0%} · {_num(100 * r['occupancy'], '.0f')}%"
+                + (f"\n[{style}]defer {advice}[/]" if advice else "")
             )
+        t.add_row(site, *cells)
         t.add_section()
     if len(sites) > max_sites:
         t.add_row(f"… and {len(sites) - max_sites} more sites (--format json lists all)")
     t.caption = (
-        "Recommended levels (OPEL-style: 1 flow maintained, 2 signs of pressure, 3 major "
-        "pressure, 4 unable to deliver comprehensive care); a declared level stays a human "
-        "decision. Electives to review: non-urgent, never cancer or time-critical work."
+        "Each day: recommended level (OPEL-style: 1 flow maintained, 2 signs of pressure, "
+        "3 major pressure, 4 unable to deliver comprehensive care; a declared level stays a "
+        "human decision), expected attendances, chance of a surge · forecast bed occupancy, "
+        "and non-urgent electives to review (never cancer or time-critical work)."
     )
     return t
+
+
+def warning_reasons(warnings: pd.DataFrame, max_sites: int = 30) -> list[str]:
+    """Per site, the reasons of its highest-level day (the first such day)."""
+    lines = []
+    w = warnings.assign(site_id=warnings["site_id"].astype(str))
+    for site, g in list(w.groupby("site_id", sort=True))[:max_sites]:
+        top = g.sort_values(["level", "date"], ascending=[False, True]).iloc[0]
+        level = int(top["level"])
+        style = LEVEL_STYLES[level]
+        head = f"[{style}]{site} {pd.Timestamp(top['date']):%a %d}, level {level}[/]"
+        reasons = "; ".join(top["reasons"])
+        advice = f" {top['advice']}." if level >= 3 and top.get("advice") else ""
+        lines.append(f"{head}: {reasons}.{advice}")
+    return lines
 
 
 def alert_quality_table(scores: pd.DataFrame, title: str, max_sites: int = 30) -> Table:
@@ -170,16 +181,18 @@ def alert_quality_table(scores: pd.DataFrame, title: str, max_sites: int = 30) -
     cols = (
         ("site", "site_id", ""),
         ("days", "days", ".0f"),
-        ("surge days", "surge_days", ".0f"),
+        ("surges", "surge_days", ".0f"),
         ("warned", "warned_days", ".0f"),
         ("hits", "hits", ".0f"),
         ("precision", "precision", ".2f"),
         ("recall", "recall", ".2f"),
-        ("false alarms/month", "false_alarms_per_month", ".2f"),
-        ("lead (days)", "lead_mean", ".1f"),
+        ("false alarms / month", "false_alarms_per_month", ".2f"),
+        ("lead days", "lead_mean", ".1f"),
     )
     for header, _, _ in cols:
-        t.add_column(header, justify="left" if header == "site" else "right", no_wrap=True)
+        site = header == "site"
+        wide = max(len(word) for word in header.split())
+        t.add_column(header, justify="left" if site else "right", no_wrap=site, min_width=wide)
     shown = pd.concat([scores[scores["site_id"] != "all"].head(max_sites), scores.tail(1)])
     for r in shown.to_dict(orient="records"):
         t.add_row(*[str(r[c]) if not f else _num(float(r[c]), f) for _, c, f in cols])
@@ -188,3 +201,11 @@ def alert_quality_table(scores: pd.DataFrame, title: str, max_sites: int = 30) -
         "warning at the level and the surge day."
     )
     return t
+
+
+def show_warnings(console: Console, warnings: pd.DataFrame, title: str) -> None:
+    """Print the warnings grid, then each site's main reasons."""
+    console.print(warnings_table(warnings, title))
+    console.print("[bold]Why[/] (each site's highest level):")
+    for line in warning_reasons(warnings):
+        console.print(f"  {line}")

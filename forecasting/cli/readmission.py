@@ -1,0 +1,227 @@
+"""``forecasting readmission``: train, score and evaluate 30-day readmission risk models."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from forecasting.cli.common import cli_command, console, fail
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from forecasting.readmission.columns import EpisodeColumns
+    from forecasting.readmission.train import Evaluation
+
+app = typer.Typer(
+    help="30-day readmission risk: train, score and evaluate (LACE, logistic, LightGBM).",
+    no_args_is_help=True,
+)
+
+DEFAULT_MODEL = Path("models") / "readmission" / "latest.joblib"
+
+
+class ModelName(StrEnum):
+    """Which model ``train`` saves."""
+
+    lightgbm = "lightgbm"
+    logistic = "logistic"
+    lace = "lace"
+
+
+DataOpt = Annotated[Path, typer.Option("--data", help="Episode file (CSV, CSV.gz or Parquet).")]
+LabelOpt = Annotated[
+    str | None,
+    typer.Option("--label-col", help="Outcome column [default: readmitted_30d]."),
+]
+PositiveOpt = Annotated[
+    str | None,
+    typer.Option("--positive", help="Outcome value meaning readmitted in 30 days [default: 1]."),
+]
+PatientOpt = Annotated[
+    str | None, typer.Option("--patient-col", help="Patient id column [default: patient_id].")
+]
+IdOpt = Annotated[
+    str | None, typer.Option("--id-col", help="Episode id column [default: episode_id].")
+]
+MappingOpt = Annotated[
+    Path | None,
+    typer.Option("--mapping", help="YAML file naming LACE inputs and other roles of columns."),
+]
+ExcludeOpt = Annotated[
+    list[str] | None, typer.Option("--exclude", help="Column not to use as a feature (repeat).")
+]
+ModelOpt = Annotated[Path, typer.Option("--model", help="Trained model bundle (written by train).")]
+
+
+def _columns(
+    base: EpisodeColumns | None,
+    mapping: Path | None,
+    label: str | None,
+    positive: str | None,
+    patient: str | None,
+    episode: str | None,
+    exclude: list[str] | None,
+) -> EpisodeColumns:
+    """Defaults (or the bundle's mapping), then the mapping file, then the options."""
+    from forecasting.readmission.columns import EpisodeColumns, load_columns
+
+    cols = base or EpisodeColumns()
+    if mapping is not None:
+        cols = load_columns(mapping, cols)
+    cols = cols.with_options(label=label, positive=positive, patient_id=patient, episode_id=episode)
+    if exclude:
+        cols = cols.with_options(exclude=(*cols.exclude, *exclude))
+    return cols
+
+
+def _load(data: Path, cols: EpisodeColumns, require_label: bool) -> pd.DataFrame:
+    from forecasting.readmission.load import load_episodes
+
+    with console.status(f"Reading {data}…"):
+        episodes = load_episodes(data, cols, require_label=require_label)
+    note = episodes.attrs.get("excluded", 0)
+    left = f" ({note:,} discharges to death or hospice left out)" if note else ""
+    console.print(f"Read {len(episodes):,} episodes{left}.")
+    return episodes
+
+
+def _show_metrics(evaluation: Evaluation, title: str) -> None:
+    from rich.table import Table
+
+    from forecasting.readmission.report import metrics_table
+
+    table = Table(title=title, title_justify="left")
+    for name in ("model", "AUROC", "AUPRC", "Brier", "cal. intercept", "cal. slope", "events"):
+        table.add_column(name, justify="left" if name == "model" else "right")
+    for _, row in metrics_table(evaluation).iterrows():
+        table.add_row(
+            str(row["model"]),
+            f"{row['auroc']:.3f}",
+            f"{row['auprc']:.3f}",
+            f"{row['brier']:.4f}",
+            f"{row['calibration_intercept']:+.3f}",
+            f"{row['calibration_slope']:.2f}",
+            f"{row['events']:,.0f} / {row['n']:,.0f}",
+        )
+    console.print(table)
+
+
+@app.command("train")
+@cli_command
+def train(
+    data: DataOpt,
+    label_col: LabelOpt = None,
+    positive: PositiveOpt = None,
+    patient_col: PatientOpt = None,
+    id_col: IdOpt = None,
+    mapping: MappingOpt = None,
+    exclude: ExcludeOpt = None,
+    model: Annotated[
+        ModelName, typer.Option("--model-type", help="Model to save.")
+    ] = ModelName.lightgbm,
+    holdout: Annotated[
+        float,
+        typer.Option("--holdout", min=0.0, max=0.9, help="Share of patients held out to evaluate."),
+    ] = 0.2,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    out: Annotated[Path, typer.Option("--out", help="Where to save the model.")] = DEFAULT_MODEL,
+    report_dir: Annotated[
+        Path | None, typer.Option("--report-dir", help="Evaluation files [default: beside --out].")
+    ] = None,
+    compare: Annotated[
+        bool, typer.Option("--compare/--no-compare", help="Also fit the other models to compare.")
+    ] = True,
+    cv: Annotated[
+        int,
+        typer.Option(
+            "--cv", min=0, max=10, help="LightGBM: grouped folds that pick trees and calibration."
+        ),
+    ] = 4,
+) -> None:
+    """Train a readmission model on labelled episodes and evaluate it on held-out patients."""
+    from forecasting.readmission.bundle import save_bundle
+    from forecasting.readmission.report import write_report
+    from forecasting.readmission.train import train_readmission
+
+    cols = _columns(None, mapping, label_col, positive, patient_col, id_col, exclude)
+    episodes = _load(data, cols, require_label=True)
+    with console.status("Training…") as status:
+        run = train_readmission(
+            episodes,
+            cols,
+            model=model.value,
+            holdout=holdout,
+            compare=compare,
+            seed=seed,
+            model_options={"cv": cv} if model is ModelName.lightgbm else None,
+            progress=lambda text: status.update(f"{text}…"),
+        )
+        path = save_bundle(run.bundle, out)
+    console.print(f"Saved the {model.value} model to {path}")
+    if run.evaluation is None:
+        return
+    _show_metrics(run.evaluation, f"Held-out patients ({holdout:.0%}), 30-day readmission")
+    files = write_report(run.evaluation, run.bundle, report_dir or path.parent / "report")
+    console.print(f"Report: {files['report']} (calibration plot {files['calibration_plot']})")
+
+
+@app.command("score")
+@cli_command
+def score(
+    data: DataOpt,
+    out: Annotated[Path, typer.Option("--out", help="CSV to write (e.g. risk.csv).")],
+    model: ModelOpt = DEFAULT_MODEL,
+    patient_col: PatientOpt = None,
+    id_col: IdOpt = None,
+    mapping: MappingOpt = None,
+    top: Annotated[int, typer.Option("--top", min=1, max=10, help="Reasons per episode.")] = 3,
+) -> None:
+    """Score discharges: episode_id, risk, risk_band, lace, reasons (no other patient data)."""
+    from forecasting.io import atomic_write_text
+    from forecasting.readmission.bundle import load_bundle
+    from forecasting.readmission.train import score_episodes
+
+    bundle = load_bundle(model)
+    cols = _columns(bundle.columns, mapping, None, None, patient_col, id_col, None)
+    episodes = _load(data, cols, require_label=False)
+    if episodes.empty:
+        fail(f"{data}: no episode left to score. Fix: check the file and its discharge column.")
+    with console.status(f"Scoring {len(episodes):,} episodes…"):
+        scored = score_episodes(bundle, episodes, top=top)
+        atomic_write_text(out, scored.to_csv(index=False))
+    bands = scored["risk_band"].value_counts()
+    shown = ", ".join(f"{bands.get(b, 0):,} {b}" for b in ("high", "medium", "low"))
+    console.print(f"Wrote {len(scored):,} risks to {out} ({shown}).")
+
+
+@app.command("evaluate")
+@cli_command
+def evaluate(
+    data: DataOpt,
+    model: ModelOpt = DEFAULT_MODEL,
+    label_col: LabelOpt = None,
+    positive: PositiveOpt = None,
+    patient_col: PatientOpt = None,
+    id_col: IdOpt = None,
+    mapping: MappingOpt = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out-dir", help="Evaluation files [default: beside --model].")
+    ] = None,
+) -> None:
+    """Evaluate the trained model (and LACE) on labelled episodes, overall and by subgroup."""
+    from forecasting.readmission.bundle import load_bundle
+    from forecasting.readmission.report import write_report
+    from forecasting.readmission.train import evaluate_bundle
+
+    bundle = load_bundle(model)
+    cols = _columns(bundle.columns, mapping, label_col, positive, patient_col, id_col, None)
+    episodes = _load(data, cols, require_label=True)
+    with console.status("Evaluating…"):
+        evaluation = evaluate_bundle(bundle, episodes)
+        files = write_report(evaluation, bundle, out_dir or model.parent / "evaluation")
+    _show_metrics(evaluation, f"{data.name}: 30-day readmission")
+    console.print(f"Report: {files['report']} (calibration plot {files['calibration_plot']})")
