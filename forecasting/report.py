@@ -36,6 +36,8 @@ def site_warning_figure(
     warnings: pd.DataFrame,
     site: str,
     days: int = 28,
+    comfort: float = 0.85,
+    ceiling: float = 0.92,
 ) -> Figure:
     """Draw one site's history, forecast fan, surge line and recommended levels.
 
@@ -46,6 +48,8 @@ def site_warning_figure(
             optionally ``occupancy``).
         site: Site to draw.
         days: Days of history to show.
+        comfort: Occupancy comfort line (drawn dotted).
+        ceiling: Occupancy ceiling (drawn dotted).
 
     Returns:
         The matplotlib figure (the caller saves or closes it).
@@ -53,14 +57,26 @@ def site_warning_figure(
     import matplotlib
 
     matplotlib.use("Agg", force=False)
+    import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
 
     from forecasting.plot import fan_chart
 
     w = warnings[warnings[schema.SITE].astype(str) == str(site)].sort_values(schema.DATE)
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6), gridspec_kw={"height_ratios": [3, 1.4]})
-    threshold = float(w["surge_threshold"].iloc[0]) if len(w) else None
-    fan_chart(history, forecast, site, days=days, threshold=threshold, ax=top)
+    fan_chart(history, forecast, site, days=days, ax=top)
+    top.plot(
+        pd.to_datetime(w[schema.DATE]),
+        w["surge_threshold"],
+        "_",
+        color="tab:red",
+        ms=16,
+        mew=2,
+        label="surge line (day's)",
+    )
+    top.legend(loc="upper left", fontsize=8)
+    top.xaxis.set_major_locator(mdates.WeekdayLocator(byweekday=mdates.MO))
+    top.xaxis.set_major_formatter(mdates.DateFormatter("%a %d %b"))
     half = pd.Timedelta(hours=12)
     for day, level in zip(pd.to_datetime(w[schema.DATE]), w["level"].astype(int), strict=True):
         top.axvspan(day - half, day + half, color=LEVEL_COLOURS[level], alpha=0.12)
@@ -79,6 +95,10 @@ def site_warning_figure(
         occ = bottom.twinx()
         occ.plot(list(x), 100 * w["occupancy"], "o-", color="0.2", ms=3, lw=1, label="occupancy")
         occ.set_ylabel("bed occupancy %")
+        for line, colour in ((comfort, "tab:orange"), (ceiling, "tab:red")):
+            occ.axhline(100 * line, color=colour, ls=":", lw=1)
+        low = min(100 * comfort, float(100 * w["occupancy"].min())) - 3
+        occ.set_ylim(low, max(100 * ceiling, float(100 * w["occupancy"].max())) + 3)
         occ.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
     return fig
@@ -129,6 +149,8 @@ def write_report(
     warnings: pd.DataFrame,
     out_dir: str | Path,
     title: str = "ED demand warnings",
+    comfort: float = 0.85,
+    ceiling: float = 0.92,
 ) -> dict[str, Path]:
     """Write one PNG per site and an ``index.html`` page embedding them.
 
@@ -138,6 +160,8 @@ def write_report(
         warnings: Warnings frame (see :func:`site_warning_figure`).
         out_dir: Folder to write into (created if needed).
         title: Page title.
+        comfort: Occupancy comfort line (``thresholds.occupancy_comfort``).
+        ceiling: Occupancy ceiling (``thresholds.occupancy_ceiling``).
 
     Returns:
         Paths by site, plus ``"index"`` for the HTML page.
@@ -149,7 +173,9 @@ def write_report(
     paths: dict[str, Path] = {}
     parts = [_HEAD.format(title=html.escape(title))]
     for site in sorted(warnings[schema.SITE].astype(str).unique()):
-        fig = site_warning_figure(history, forecast, warnings, site)
+        fig = site_warning_figure(
+            history, forecast, warnings, site, comfort=comfort, ceiling=ceiling
+        )
         png = out / f"{_slug(site)}.png"
         with atomic_path(png) as tmp:
             fig.savefig(tmp, dpi=110, format="png")

@@ -187,6 +187,12 @@ def report_command(
     )
     with console.status("Drawing…"):
         paths = write_report(
-            frame, result.forecast, result.warnings, out, title=f"ED demand warnings, {ref}"
+            frame,
+            result.forecast,
+            result.warnings,
+            out,
+            title=f"ED demand warnings, {ref}",
+            comfort=cfg.thresholds.occupancy_comfort,
+            ceiling=cfg.thresholds.occupancy_ceiling,
         )
     console.print(f"Wrote {len(paths) - 1} site picture(s) and {paths['index']}")

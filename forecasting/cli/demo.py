@@ -77,7 +77,15 @@ def demo(
     result = daily_warnings(full, trained.model, cfg)
     records = json.dumps(to_records(result.warnings), indent=2) + "\n"
     atomic_write_text(out / "warnings.json", records)
-    pictures = write_report(full, result.forecast, result.warnings, out / "report")
+    t = cfg.thresholds
+    pictures = write_report(
+        full,
+        result.forecast,
+        result.warnings,
+        out / "report",
+        comfort=t.occupancy_comfort,
+        ceiling=t.occupancy_ceiling,
+    )
     show_warnings(console, result.warnings, "Recommended levels for the next 7 days")
     console.print(
         f"Warnings written to {out / 'warnings.json'}; pictures and a web page in "

@@ -19,7 +19,8 @@ The data hold no occupancy, so it is derived (the rule, per site and day ``t``):
 
 ``occupancy`` follows the mean attendance forecast; ``occupancy_q_high`` follows the
 ``escalation.upper_quantile`` path (default q0.95 on every day: a deliberately cautious path).
-On the synthetic sites (beds sized for 90% occupancy) the derived occupancy averages about 0.9.
+On the synthetic sites (beds sized for the 85% comfort line and grown with demand) the derived
+occupancy averages about 0.85.
 """
 
 from __future__ import annotations
