@@ -13,10 +13,12 @@ from forecasting.cli.data import (
     ConfigOpt,
     DateColOpt,
     ExtraColOpt,
+    HolidaysOpt,
     SiteColOpt,
     SiteNameOpt,
     TargetColOpt,
     column_mapping,
+    with_holidays,
 )
 
 if TYPE_CHECKING:
@@ -43,12 +45,7 @@ def backtest_command(
     refit_every: Annotated[
         int, typer.Option("--refit-every", min=1, help="Re-estimate every k windows.")
     ] = 4,
-    holidays: Annotated[
-        str | None,
-        typer.Option(
-            "--holidays", help="Holiday calendar, COUNTRY or COUNTRY-SUBDIV (e.g. CH-BE)."
-        ),
-    ] = None,
+    holidays: HolidaysOpt = None,
     site_col: SiteColOpt = None,
     date_col: DateColOpt = None,
     target_col: TargetColOpt = None,
@@ -73,11 +70,8 @@ def backtest_command(
         fail(f"--models: unknown model '{bad}'. Fix: choose from {', '.join(MODELS)}.")
     from forecasting.config import load_config
 
-    cfg = load_config(config)
+    cfg = with_holidays(load_config(config), holidays)
     country, subdiv = cfg.holidays.country, cfg.holidays.subdiv
-    if holidays:
-        country, _, sub = holidays.partition("-")
-        subdiv = sub or None
     if track:  # an unusable store fails now, not after the long backtest
         _check_store(cfg)
     frame = load_demand(

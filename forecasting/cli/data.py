@@ -47,9 +47,22 @@ ExtraColOpt = Annotated[
     list[str] | None,
     typer.Option("--col", help="Map another column: NAME=COLUMN, e.g. temperature=mean_temp."),
 ]
+HolidaysOpt = Annotated[
+    str | None,
+    typer.Option("--holidays", help="Holiday calendar, COUNTRY or COUNTRY-SUBDIV (e.g. CH-BE)."),
+]
 SiteNameOpt = Annotated[
     str | None, typer.Option("--site-name", help="Name of the site when the file is one series.")
 ]
+
+
+def with_holidays(cfg: Config, holidays: str | None) -> Config:
+    """The config with ``--holidays COUNTRY[-SUBDIV]`` applied, if given."""
+    if not holidays:
+        return cfg
+    country, _, sub = holidays.partition("-")
+    update = {"country": country, "subdiv": sub or None}
+    return cfg.model_copy(update={"holidays": cfg.holidays.model_copy(update=update)})
 
 
 def column_mapping(

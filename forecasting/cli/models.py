@@ -16,10 +16,12 @@ from forecasting.cli.data import (
     ConfigOpt,
     DateColOpt,
     ExtraColOpt,
+    HolidaysOpt,
     SiteColOpt,
     SiteNameOpt,
     TargetColOpt,
     column_mapping,
+    with_holidays,
 )
 
 if TYPE_CHECKING:
@@ -38,17 +40,6 @@ def quiet_mlflow() -> None:
     logging.getLogger("mlflow").setLevel(logging.ERROR)
 
 
-def _with_holidays(cfg: Config, holidays: str | None) -> Config:
-    if not holidays:
-        return cfg
-    country, _, sub = holidays.partition("-")
-    return cfg.model_copy(
-        update={
-            "holidays": cfg.holidays.model_copy(update={"country": country, "subdiv": sub or None})
-        }
-    )
-
-
 @cli_command
 def train_command(
     data: Annotated[Path, typer.Option("--data", help="CSV or Parquet demand file.")],
@@ -60,12 +51,7 @@ def train_command(
         int | None,
         typer.Option("--windows", min=1, help="Backtest cutoffs (default: config, 8)."),
     ] = None,
-    holidays: Annotated[
-        str | None,
-        typer.Option(
-            "--holidays", help="Holiday calendar, COUNTRY or COUNTRY-SUBDIV (e.g. CH-BE)."
-        ),
-    ] = None,
+    holidays: HolidaysOpt = None,
     site_col: SiteColOpt = None,
     date_col: DateColOpt = None,
     target_col: TargetColOpt = None,
@@ -80,7 +66,7 @@ def train_command(
 
     if model not in MODELS:
         fail(f"--model: unknown model '{model}'. Fix: choose from {', '.join(MODELS)}.")
-    cfg = _with_holidays(load_config(config), holidays)
+    cfg = with_holidays(load_config(config), holidays)
     quiet_mlflow()
     from forecasting.tracking.store import check_store, resolve_tracking_uri
 
