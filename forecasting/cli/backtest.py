@@ -17,7 +17,7 @@ from forecasting.cli.data import (
     SiteColOpt,
     SiteNameOpt,
     TargetColOpt,
-    column_mapping,
+    load_mapped,
     with_holidays,
 )
 
@@ -58,7 +58,6 @@ def backtest_command(
 ) -> None:
     """Backtest models on rolling origins; write forecasts with y, print metrics, log the run."""
     from forecasting.cli.render import metrics_table
-    from forecasting.data.load import load_demand
     from forecasting.evaluate.summary import evaluate
     from forecasting.io import atomic_path
     from forecasting.models import MODELS
@@ -74,12 +73,8 @@ def backtest_command(
     country, subdiv = cfg.holidays.country, cfg.holidays.subdiv
     if track:  # an unusable store fails now, not after the long backtest
         _check_store(cfg)
-    frame = load_demand(
-        data,
-        column_mapping(cfg, site_col, date_col, target_col, extra_cols, site_name),
-        horizon=horizon,
-        gap_policy=cfg.gap_policy,
-        default_site=site_name,
+    frame = load_mapped(
+        data, cfg, site_col, date_col, target_col, extra_cols, site_name, horizon=horizon
     )
     result = backtest_with_progress(
         frame, names, horizon, step, windows, refit_every, country, subdiv

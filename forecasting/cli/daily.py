@@ -19,7 +19,7 @@ from forecasting.cli.data import (
     SiteColOpt,
     SiteNameOpt,
     TargetColOpt,
-    column_mapping,
+    load_mapped,
 )
 
 if TYPE_CHECKING:
@@ -72,17 +72,10 @@ def _run(
 ) -> tuple[DailyResult, pd.DataFrame, str]:
     from forecasting.cli.models import quiet_mlflow
     from forecasting.daily import daily_warnings
-    from forecasting.data.load import load_demand
     from forecasting.tracking import load_champion
 
     day = parse_date(as_of, "--as-of")
-    frame = load_demand(
-        data,
-        column_mapping(cfg, *mapping_args),
-        horizon=cfg.horizon,
-        gap_policy=cfg.gap_policy,
-        default_site=mapping_args[-1],
-    )
+    frame = load_mapped(data, cfg, *mapping_args)
     quiet_mlflow()
     with console.status("Loading the champion model…"):
         champ = load_champion(cfg)

@@ -13,6 +13,8 @@ import typer
 from forecasting.cli.common import cli_command, console, parse_date, parse_pairs
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from forecasting.config import Config
     from forecasting.data.schema import ColumnMapping
 
@@ -82,6 +84,28 @@ def column_mapping(
         date=date_col or cols.date,
         attendances=target_col or cols.attendances,
         extra={**cols.extra, **parse_pairs(extra_cols, "--col")},
+    )
+
+
+def load_mapped(
+    data: Path,
+    cfg: Config,
+    site_col: str | None,
+    date_col: str | None,
+    target_col: str | None,
+    extra_cols: list[str] | None,
+    site_name: str | None,
+    horizon: int | None = None,
+) -> pd.DataFrame:
+    """Load a demand file with the config's mapping and gap policy, overridden by the options."""
+    from forecasting.data.load import load_demand
+
+    return load_demand(
+        data,
+        column_mapping(cfg, site_col, date_col, target_col, extra_cols, site_name),
+        horizon=horizon or cfg.horizon,
+        gap_policy=cfg.gap_policy,
+        default_site=site_name,
     )
 
 

@@ -20,7 +20,7 @@ from forecasting.cli.data import (
     SiteColOpt,
     SiteNameOpt,
     TargetColOpt,
-    column_mapping,
+    load_mapped,
     with_holidays,
 )
 
@@ -61,7 +61,6 @@ def train_command(
 ) -> None:
     """Backtest, train on all data, log the run to MLflow and register the model."""
     from forecasting.config import load_config
-    from forecasting.data.load import load_demand
     from forecasting.models import MODELS
 
     if model not in MODELS:
@@ -72,13 +71,7 @@ def train_command(
 
     uri = resolve_tracking_uri(cfg)
     check_store(uri, configured=bool(cfg.mlflow.tracking_uri))  # before any long work
-    frame = load_demand(
-        data,
-        column_mapping(cfg, site_col, date_col, target_col, extra_cols, site_name),
-        horizon=cfg.horizon,
-        gap_policy=cfg.gap_policy,
-        default_site=site_name,
-    )
+    frame = load_mapped(data, cfg, site_col, date_col, target_col, extra_cols, site_name)
     n = windows or cfg.mlflow.backtest_windows
     with _progress(f"train {model}", -(-n // 4) + 1) as advance:
         result = _train(frame, cfg, model, n, advance)

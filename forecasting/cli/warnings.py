@@ -16,7 +16,7 @@ from forecasting.cli.data import (
     SiteColOpt,
     SiteNameOpt,
     TargetColOpt,
-    column_mapping,
+    load_mapped,
 )
 
 app = typer.Typer(help="The warning history: evaluate issued warnings.", no_args_is_help=True)
@@ -42,19 +42,12 @@ def evaluate(
     """Precision, recall, false alarms per month and lead time of issued warnings."""
     from forecasting.cli.render import alert_quality_table
     from forecasting.config import load_config
-    from forecasting.data.load import load_demand
     from forecasting.escalation import WarningHistory, evaluate_warnings
 
     if not history.is_file():
         fail(f"{history}: no warning history here. Fix: run `forecasting daily` first.")
     cfg = load_config(config)
     issued = WarningHistory(history).read()
-    actuals = load_demand(
-        data,
-        column_mapping(cfg, site_col, date_col, target_col, extra_cols, site_name),
-        horizon=cfg.horizon,
-        gap_policy=cfg.gap_policy,
-        default_site=site_name,
-    )
+    actuals = load_mapped(data, cfg, site_col, date_col, target_col, extra_cols, site_name)
     scores = evaluate_warnings(issued, actuals, level=level)
     console.print(alert_quality_table(scores, f"Warnings at level >= {level} from {history}"))
