@@ -38,6 +38,13 @@ _LAZY = {
     "metrics": "forecasting.evaluate.metrics:",
     "fan_chart": "forecasting.plot",
     "Config": "forecasting.config",
+    "daily_warnings": "forecasting.daily",
+    "assess": "forecasting.escalation.assess",
+    "evaluate_warnings": "forecasting.escalation.alerts",
+    "WarningHistory": "forecasting.escalation.history",
+    "write_report": "forecasting.report",
+    "readmission": "forecasting.readmission:",
+    "tracking": "forecasting.tracking:",
 }
 
 __all__ = ["__version__", *_LAZY]

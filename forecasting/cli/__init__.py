@@ -12,6 +12,7 @@ import typer
 
 from forecasting import __version__
 from forecasting.cli import data as data_cli
+from forecasting.cli import readmission as readmission_cli
 from forecasting.cli import warnings as warnings_cli
 from forecasting.cli.backtest import backtest_command
 from forecasting.cli.daily import daily_command, report_command
@@ -36,6 +37,7 @@ app.command("promote")(promote_command)
 app.command("daily")(daily_command)
 app.command("report")(report_command)
 app.add_typer(warnings_cli.app, name="warnings")
+app.add_typer(readmission_cli.app, name="readmission")
 app.command("ui")(ui_command)
 
 

@@ -95,7 +95,7 @@ def _show_metrics(evaluation: Evaluation, title: str) -> None:
     from forecasting.readmission.report import metrics_table
 
     table = Table(title=title, title_justify="left")
-    for name in ("model", "AUROC", "AUPRC", "Brier", "cal. intercept", "cal. slope", "events"):
+    for name in ("model", "AUROC", "AUPRC", "Brier", "intercept", "slope", "events", "n"):
         table.add_column(name, justify="left" if name == "model" else "right")
     for _, row in metrics_table(evaluation).iterrows():
         table.add_row(
@@ -105,9 +105,11 @@ def _show_metrics(evaluation: Evaluation, title: str) -> None:
             f"{row['brier']:.4f}",
             f"{row['calibration_intercept']:+.3f}",
             f"{row['calibration_slope']:.2f}",
-            f"{row['events']:,.0f} / {row['n']:,.0f}",
+            f"{row['events']:,.0f}",
+            f"{row['n']:,.0f}",
         )
     console.print(table)
+    console.print("Calibration intercept 0 and slope 1 are ideal (intercept and slope columns).")
 
 
 @app.command("train")
@@ -141,10 +143,16 @@ def train(
             "--cv", min=0, max=10, help="LightGBM: grouped folds that pick trees and calibration."
         ),
     ] = 4,
+    track: Annotated[
+        bool, typer.Option("--track/--no-track", help="Log the run to MLflow (see `ui`).")
+    ] = True,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="YAML config (MLflow store and names).")
+    ] = None,
 ) -> None:
     """Train a readmission model on labelled episodes and evaluate it on held-out patients."""
-    from forecasting.readmission.bundle import save_bundle
-    from forecasting.readmission.report import write_report
+    from forecasting.readmission.bundle import bundle_params, save_bundle
+    from forecasting.readmission.report import run_summary, write_report
     from forecasting.readmission.train import train_readmission
 
     cols = _columns(None, mapping, label_col, positive, patient_col, id_col, exclude)
@@ -162,11 +170,31 @@ def train(
         )
         path = save_bundle(run.bundle, out)
     console.print(f"Saved the {model.value} model to {path}")
-    if run.evaluation is None:
-        return
-    _show_metrics(run.evaluation, f"Held-out patients ({holdout:.0%}), 30-day readmission")
-    files = write_report(run.evaluation, run.bundle, report_dir or path.parent / "report")
-    console.print(f"Report: {files['report']} (calibration plot {files['calibration_plot']})")
+    metrics: dict[str, float] = {}
+    artifacts: list[Path] = []
+    if run.evaluation is not None:
+        _show_metrics(run.evaluation, f"Held-out patients ({holdout:.0%}), 30-day readmission")
+        files = write_report(run.evaluation, run.bundle, report_dir or path.parent / "report")
+        console.print(f"Report: {files['report']} (calibration plot {files['calibration_plot']})")
+        metrics, plots = run_summary(run.evaluation, files)
+        artifacts = [*plots.values(), files["metrics"], files["subgroups"]]
+    if track:
+        from forecasting.cli.models import quiet_mlflow
+        from forecasting.config import load_config
+        from forecasting.tracking import log_readmission_run
+
+        quiet_mlflow()
+        with console.status("Logging the run to MLflow…"):
+            tracked = log_readmission_run(
+                load_config(config),
+                params={**bundle_params(run.bundle), "holdout": holdout, "seed": seed},
+                metrics=metrics,
+                artifacts=artifacts,
+                model_file=path,
+                episodes=episodes,
+                run_name=f"readmission {model.value}",
+            )
+        console.print(f"MLflow run {tracked.run_id} (browse with: forecasting ui)")
 
 
 @app.command("score")

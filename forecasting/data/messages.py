@@ -24,6 +24,8 @@ _INTERNAL_MODULES = frozenset(
         "forecasting.data.load",
         "forecasting.data.parse",
         "forecasting.data.validate",
+        "forecasting.readmission.load",
+        "forecasting.readmission.values",
     }
 )
 
