@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
 import pickle
 import tempfile
 import warnings
@@ -112,7 +114,12 @@ def log_demand_model(
     model._check_fitted()
     example = input_example(frame)
     output = model.predict(horizon).head(EXAMPLE_SITES * horizon)
-    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+    # MLflow prints registration chatter straight to stderr; the CLI says what happened itself
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        warnings.catch_warnings(),
+        contextlib.redirect_stderr(io.StringIO()),
+    ):
         # MLflow's hints (integer columns, cloudpickle) are about choices made on purpose here
         warnings.simplefilter("ignore", UserWarning)
         signature = infer_signature(example, output, params={"horizon": horizon})
