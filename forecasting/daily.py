@@ -51,6 +51,25 @@ def check_model_sites(model: Forecaster, frame: pd.DataFrame) -> None:
         )
 
 
+def warn_stale_sites(frame: pd.DataFrame, as_of: pd.Timestamp) -> None:
+    """Warn (:class:`StaleDataWarning`) about sites whose data end before ``as_of``."""
+    import warnings
+
+    from forecasting.errors import StaleDataWarning
+
+    last = frame[frame[schema.DATE] <= as_of].groupby(schema.SITE)[schema.DATE].max()
+    stale = last[last < as_of].sort_index()
+    if len(stale):
+        listed = ", ".join(f"{s} ({d:%Y-%m-%d})" for s, d in stale.head(MAX_LISTED_SITES).items())
+        more = f" and {len(stale) - MAX_LISTED_SITES} more" if len(stale) > MAX_LISTED_SITES else ""
+        warnings.warn(
+            f"{len(stale)} site(s) have no data up to the as-of date {as_of:%Y-%m-%d}: last days "
+            f"{listed}{more}. Their forecasts start from their own last day; update their data.",
+            StaleDataWarning,
+            stacklevel=2,
+        )
+
+
 def daily_warnings(
     frame: pd.DataFrame,
     model: Forecaster,
@@ -68,6 +87,9 @@ def daily_warnings(
         cfg: Configuration (horizon, sites, thresholds, escalation rules).
         as_of: Last day of data to use; ``None`` is the last day in ``frame``.
 
+    Warns:
+        StaleDataWarning: If some site's data end before ``as_of``.
+
     Raises:
         EmptyDataError, AsOfError, ForecastMismatchError, UnknownSiteError, MissingBedsError:
             From the checks of :func:`forecasting.escalation.assess`.
@@ -78,6 +100,7 @@ def daily_warnings(
     data = prepare_history(frame)
     day = resolve_as_of(data, as_of)
     check_model_sites(model, data)
+    warn_stale_sites(data, day)
     past = data.loc[data[schema.DATE] <= day, list(schema.REQUIRED_COLUMNS)]
     forecast = model.update(past).predict(cfg.horizon)
     warnings = assess(forecast, data, cfg, as_of=day)

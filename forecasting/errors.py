@@ -96,3 +96,7 @@ class ShortHistoryWarning(ForecastingWarning):
 
 class IgnoredColumnsWarning(ForecastingWarning):
     """Columns in the input were not used (non-numeric and not mapped)."""
+
+
+class StaleDataWarning(ForecastingWarning):
+    """Some site's data end before the as-of date: its warnings rest on older information."""
