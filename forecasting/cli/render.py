@@ -123,11 +123,11 @@ LEVEL_STYLES = {1: "green", 2: "yellow", 3: "bold dark_orange", 4: "bold red"}
 def warnings_table(warnings: pd.DataFrame, title: str, max_sites: int = 30) -> Table:
     """Site × day grid: level, expected attendances, P(surge), occupancy, electives to review."""
     t = Table(box=box.SIMPLE_HEAD, caption_justify="left", title=title, title_justify="left")
-    t.add_column("site", no_wrap=True)
+    sites = sorted(warnings["site_id"].astype(str).unique())
+    t.add_column("site", no_wrap=True, min_width=min(max(len(x) for x in sites), 12))
     days = sorted(pd.to_datetime(warnings["date"]).unique())
     for d in days:
         t.add_column(pd.Timestamp(d).strftime("%a %d"), justify="right", no_wrap=True)
-    sites = sorted(warnings["site_id"].astype(str).unique())
     w = warnings.assign(
         site_id=warnings["site_id"].astype(str), date=pd.to_datetime(warnings["date"])
     )
@@ -144,7 +144,8 @@ def warnings_table(warnings: pd.DataFrame, title: str, max_sites: int = 30) -> T
             advice = int(r["electives_to_review"]) if level >= 3 else 0
             cells.append(
                 f"[{style}]level {level}[/]\n{r['attendances_mean']:.0f}\n"
-                f"{r['p_surge']:.0%} · {_num(100 * r['occupancy'], '.0f')}%"
+                f"[dim]{r['attendances_q0.05']:.0f}–{r['attendances_q0.95']:.0f}[/]\n"
+                f"{r['p_surge']:.0%} {_num(100 * r['occupancy'], '.0f')}%"
                 + (f"\n[{style}]defer {advice}[/]" if advice else "")
             )
         t.add_row(site, *cells)
@@ -154,7 +155,8 @@ def warnings_table(warnings: pd.DataFrame, title: str, max_sites: int = 30) -> T
     t.caption = (
         "Each day: recommended level (OPEL-style: 1 flow maintained, 2 signs of pressure, "
         "3 major pressure, 4 unable to deliver comprehensive care; a declared level stays a "
-        "human decision), expected attendances, chance of a surge · forecast bed occupancy, "
+        "human decision), expected attendances and their 90% range, chance of a surge then "
+        "forecast bed occupancy, "
         "and non-urgent electives to review (never cancer or time-critical work)."
     )
     return t
