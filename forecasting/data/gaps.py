@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from forecasting.data.messages import _count, _rows_error, format_list
-from forecasting.data.parse import _is_missing
+from forecasting.data.messages import _count, format_list, rows_error
+from forecasting.data.parse import is_missing
 from forecasting.data.schema import DATE, IMPUTED, SITE, TARGET
 from forecasting.errors import DataValueError, InsufficientHistoryError
 
@@ -57,9 +57,9 @@ def _drop_future(
     future = dates > as_of_day.to_datetime64()
     if not future.any():
         return frame, rows, dates
-    observed = future & ~_is_missing(frame[target])
+    observed = future & ~is_missing(frame[target])
     if observed.any():
-        raise _rows_error(
+        raise rows_error(
             DataValueError,
             f"{TARGET} recorded for {{value}}, after the as-of date {as_of_day:%Y-%m-%d}",
             rows[observed],

@@ -9,13 +9,17 @@ from __future__ import annotations
 import inspect
 import warnings
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from forecasting.errors import DataError, ForecastingWarning
+from forecasting.errors import DataError, DataValueError, ForecastingWarning
 
-#: Modules whose frames :func:`_warn` skips, so a warning points at the caller's code. Every
-#: module of the loading and validation pipeline must be listed.
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: Modules whose frames :func:`warn_at_caller` skips, so a warning points at the caller's code.
+#: Every module of the loading and validation pipeline must be listed.
 _INTERNAL_MODULES = frozenset(
     {
         __name__,
@@ -60,7 +64,7 @@ def _show(value: object, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _rows_error(
+def rows_error(
     cls: type[DataError],
     problem: str,
     rows: np.ndarray,
@@ -78,7 +82,36 @@ def _rows_error(
     return cls(message, path=path, row=int(rows[0]), column=column, fix=fix)
 
 
-def _warn(category: type[ForecastingWarning], message: str, where: str | None) -> None:
+def reject_rows(
+    mask: np.ndarray,
+    problem: str,
+    rows: np.ndarray,
+    values: pd.Series | None,
+    *,
+    column: str | None,
+    fix: str,
+    path: str | None,
+    cls: type[DataError] = DataValueError,
+) -> None:
+    """Raise :func:`rows_error` about the rows where ``mask`` holds, if any.
+
+    Args:
+        mask: Bad cells.
+        problem: Message with ``{value}`` for the first bad cell's raw value.
+        rows: File row numbers aligned with ``mask``.
+        values: Raw cells aligned with ``mask``; ``None`` when the bad cells are empty.
+        column: Column named in the message.
+        fix: What to do about it.
+        path: File named in the message.
+        cls: Error class to raise.
+    """
+    if not mask.any():
+        return
+    shown = [""] * int(mask.sum()) if values is None else values[mask].tolist()
+    raise rows_error(cls, problem, rows[mask], shown, column=column, fix=fix, path=path)
+
+
+def warn_at_caller(category: type[ForecastingWarning], message: str, where: str | None) -> None:
     """Emit a one-line warning attributed to the first caller outside the loading modules."""
     level, frame = 1, inspect.currentframe()
     while frame is not None and frame.f_globals.get("__name__") in _INTERNAL_MODULES:

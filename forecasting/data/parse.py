@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from forecasting.data.messages import _rows_error, _show
+from forecasting.data.messages import _show, reject_rows, rows_error
 from forecasting.errors import DataValueError
 
 #: Cell texts read as "no value" in numeric columns (compared case-insensitively).
@@ -31,7 +31,7 @@ def _is_text(series: pd.Series) -> bool:
     return ptypes.is_object_dtype(series.dtype) or ptypes.is_string_dtype(series.dtype)
 
 
-def _per_unique(
+def per_unique(
     series: pd.Series, parse: Callable[[pd.Series], np.ndarray], fill: object
 ) -> np.ndarray:
     """Apply ``parse`` to the distinct values of a column only, and spread the result back.
@@ -44,11 +44,11 @@ def _per_unique(
     return np.concatenate([parsed, np.array([fill], dtype=parsed.dtype)])[codes]
 
 
-def _is_missing(series: pd.Series, tokens: frozenset[str] = MISSING_TOKENS) -> np.ndarray:
+def is_missing(series: pd.Series, tokens: frozenset[str] = MISSING_TOKENS) -> np.ndarray:
     """Return a mask of cells holding no value (NaN/None or a missing token)."""
     if not _is_text(series):
         return series.isna().to_numpy()
-    return _per_unique(
+    return per_unique(
         series,
         lambda values: values.astype(str).str.strip().str.lower().isin(tokens).to_numpy(bool),
         True,
@@ -61,7 +61,7 @@ def _text_to_float(values: pd.Series) -> np.ndarray:
     return pd.to_numeric(text, errors="coerce").astype("float64").to_numpy()
 
 
-def _parse_numbers(
+def parse_numbers(
     series: pd.Series,
     rows: np.ndarray,
     *,
@@ -75,21 +75,20 @@ def _parse_numbers(
         missing = series.isna().to_numpy()
         values = pd.to_numeric(series).astype("float64").to_numpy()
     else:
-        missing = _is_missing(series)
-        values = np.where(missing, np.nan, _per_unique(series, _text_to_float, np.nan))
+        missing = is_missing(series)
+        values = np.where(missing, np.nan, per_unique(series, _text_to_float, np.nan))
         bad = ~missing & np.isnan(values)
-        if bad.any():
-            raise _rows_error(
-                DataValueError,
-                "value '{value}' is not a number",
-                rows[bad],
-                series[bad].tolist(),
-                column=column,
-                fix=_NUMBER_FIX,
-                path=path,
-            )
+        reject_rows(
+            bad,
+            "value '{value}' is not a number",
+            rows,
+            series,
+            column=column,
+            fix=_NUMBER_FIX,
+            path=path,
+        )
     if required and missing.any():
-        raise _rows_error(
+        raise rows_error(
             DataValueError,
             "value is empty",
             rows[missing],
@@ -100,40 +99,37 @@ def _parse_numbers(
         )
     with np.errstate(invalid="ignore"):
         infinite = ~missing & ~np.isfinite(values)
-        if infinite.any():
-            raise _rows_error(
-                DataValueError,
-                "value '{value}' is not a finite number",
-                rows[infinite],
-                series[infinite].tolist(),
-                column=column,
-                fix="replace it with the real value, or leave the cell empty",
-                path=path,
-            )
+        reject_rows(
+            infinite,
+            "value '{value}' is not a finite number",
+            rows,
+            series,
+            column=column,
+            fix="replace it with the real value, or leave the cell empty",
+            path=path,
+        )
         if max_count is None:
             return values
         negative = values < 0
-        if negative.any():
-            raise _rows_error(
-                DataValueError,
-                "negative count '{value}'",
-                rows[negative],
-                series[negative].tolist(),
-                column=column,
-                fix="counts cannot be negative: correct the value or remove the row",
-                path=path,
-            )
+        reject_rows(
+            negative,
+            "negative count '{value}'",
+            rows,
+            series,
+            column=column,
+            fix="counts cannot be negative: correct the value or remove the row",
+            path=path,
+        )
         absurd = values > max_count
-        if absurd.any():
-            raise _rows_error(
-                DataValueError,
-                f"count '{{value}}' is implausibly large (more than {max_count:,.0f} a day)",
-                rows[absurd],
-                series[absurd].tolist(),
-                column=column,
-                fix="check the value (a typo, or a running total?); if it is real, raise max_count",
-                path=path,
-            )
+        reject_rows(
+            absurd,
+            f"count '{{value}}' is implausibly large (more than {max_count:,.0f} a day)",
+            rows,
+            series,
+            column=column,
+            fix="check the value (a typo, or a running total?); if it is real, raise max_count",
+            path=path,
+        )
     return values
 
 
@@ -144,10 +140,10 @@ def _try_numbers(
     if ptypes.is_datetime64_any_dtype(series.dtype):
         return None
     if _is_text(series):
-        missing = _is_missing(series)
-        if (~missing & np.isnan(_per_unique(series, _text_to_float, np.nan))).any():
+        missing = is_missing(series)
+        if (~missing & np.isnan(per_unique(series, _text_to_float, np.nan))).any():
             return None
-    values = _parse_numbers(series, rows, column=column, path=path, required=False, max_count=None)
+    values = parse_numbers(series, rows, column=column, path=path, required=False, max_count=None)
     return None if np.isnan(values).all() else values
 
 
@@ -180,42 +176,39 @@ def _parse_dates(
         missing = stamps.isna().to_numpy()
         bad = np.zeros(len(series), dtype=bool)
     else:
-        missing = _is_missing(series, frozenset({""}))
-        parsed = _per_unique(series, _parse_date_values, np.datetime64("NaT", "ns"))
+        missing = is_missing(series, frozenset({""}))
+        parsed = per_unique(series, _parse_date_values, np.datetime64("NaT", "ns"))
         stamps = pd.Series(parsed)
         bad = ~missing & np.isnat(parsed)
-    if missing.any():
-        raise _rows_error(
-            DataValueError,
-            "date is empty",
-            rows[missing],
-            ["" for _ in range(int(missing.sum()))],
-            column=column,
-            fix="fill in the date (YYYY-MM-DD) or remove the row",
-            path=path,
-        )
-    if bad.any():
-        raise _rows_error(
-            DataValueError,
-            "date '{value}' is not an ISO date (YYYY-MM-DD)",
-            rows[bad],
-            series[bad].tolist(),
-            column=column,
-            fix="write dates as YYYY-MM-DD, e.g. 2024-01-31 (re-save the file with ISO dates)",
-            path=path,
-        )
+    reject_rows(
+        missing,
+        "date is empty",
+        rows,
+        None,
+        column=column,
+        fix="fill in the date (YYYY-MM-DD) or remove the row",
+        path=path,
+    )
+    reject_rows(
+        bad,
+        "date '{value}' is not an ISO date (YYYY-MM-DD)",
+        rows,
+        series,
+        column=column,
+        fix="write dates as YYYY-MM-DD, e.g. 2024-01-31 (re-save the file with ISO dates)",
+        path=path,
+    )
     values = stamps.astype("datetime64[ns]")
     timed = (values != values.dt.normalize()).to_numpy()
-    if timed.any():
-        raise _rows_error(
-            DataValueError,
-            "timestamp '{value}' has a time of day: the data looks hourly",
-            rows[timed],
-            series[timed].tolist(),
-            column=column,
-            fix="aggregate to days (one row per site and day, with daily totals) before loading",
-            path=path,
-        )
+    reject_rows(
+        timed,
+        "timestamp '{value}' has a time of day: the data looks hourly",
+        rows,
+        series,
+        column=column,
+        fix="aggregate to days (one row per site and day, with daily totals) before loading",
+        path=path,
+    )
     return values.to_numpy()
 
 
@@ -223,20 +216,19 @@ def _parse_sites(
     series: pd.Series, rows: np.ndarray, *, column: str, path: str | None
 ) -> np.ndarray:
     """Parse site identifiers as stripped strings; empty ids are an error."""
-    missing = _is_missing(series, frozenset({""}))
-    if missing.any():
-        raise _rows_error(
-            DataValueError,
-            "site id is empty",
-            rows[missing],
-            ["" for _ in range(int(missing.sum()))],
-            column=column,
-            fix="fill in the site id or remove the row",
-            path=path,
-        )
+    missing = is_missing(series, frozenset({""}))
+    reject_rows(
+        missing,
+        "site id is empty",
+        rows,
+        None,
+        column=column,
+        fix="fill in the site id or remove the row",
+        path=path,
+    )
     if ptypes.is_float_dtype(series.dtype) and bool((series % 1 == 0).all()):
         series = series.astype("int64")
-    return _per_unique(
+    return per_unique(
         series, lambda values: values.astype(str).str.strip().to_numpy(dtype=object), ""
     )
 
@@ -250,16 +242,15 @@ def _parse_flags(
     text = series.astype("string").str.strip().str.lower().fillna("")
     truthy = text.isin(_TRUE).to_numpy(dtype=bool)
     bad = ~truthy & ~text.isin(_FALSE).to_numpy(dtype=bool)
-    if bad.any():
-        raise _rows_error(
-            DataValueError,
-            "flag '{value}' is not true or false",
-            rows[bad],
-            series[bad].tolist(),
-            column=column,
-            fix="write True or False (or remove the column)",
-            path=path,
-        )
+    reject_rows(
+        bad,
+        "flag '{value}' is not true or false",
+        rows,
+        series,
+        column=column,
+        fix="write True or False (or remove the column)",
+        path=path,
+    )
     return truthy
 
 

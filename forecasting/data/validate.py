@@ -65,15 +65,15 @@ from forecasting.data.gaps import (
     fill_gaps,
     find_gaps,
 )
-from forecasting.data.messages import _count, _warn, format_list
+from forecasting.data.messages import _count, format_list, warn_at_caller
 from forecasting.data.parse import (
     MISSING_TOKENS,
     _as_of_day,
     _parse_dates,
     _parse_flags,
-    _parse_numbers,
     _parse_sites,
     _try_numbers,
+    parse_numbers,
 )
 from forecasting.data.schema import (
     DATE,
@@ -191,7 +191,7 @@ def to_demand_frame(
     else:
         sites = _parse_sites(frame[cols.site_col], rows, column=cols.site_col, path=where)
     out = pd.DataFrame({SITE: sites, DATE: dates}, index=frame.index)
-    out[TARGET] = _parse_numbers(
+    out[TARGET] = parse_numbers(
         frame[cols.target_col],
         rows,
         column=cols.target_col,
@@ -200,11 +200,11 @@ def to_demand_frame(
         max_count=max_count,
     )
     for contract, source in cols.counts.items():
-        out[contract] = _parse_numbers(
+        out[contract] = parse_numbers(
             frame[source], rows, column=source, path=where, required=False, max_count=max_count
         )
     for contract, source in cols.mapped_extra.items():
-        out[contract] = _parse_numbers(
+        out[contract] = parse_numbers(
             frame[source], rows, column=source, path=where, required=False, max_count=None
         )
     for column in cols.others:
@@ -249,10 +249,10 @@ def to_demand_frame(
         if cols.reserved:
             names = format_list([repr(c) for c in cols.reserved], 5)
             parts.append(f"named like a contract column mapped from elsewhere: {names}")
-        _warn(IgnoredColumnsWarning, f"ignored columns ({'; '.join(parts)})", where)
+        warn_at_caller(IgnoredColumnsWarning, f"ignored columns ({'; '.join(parts)})", where)
     if gaps:
         total = sum(len(missing) for missing in gaps.values())
-        _warn(
+        warn_at_caller(
             MissingDatesWarning,
             f"{_gap_summary(gaps)}; filled {_count(total, 'day')} with same-weekday averages "
             f"and marked them {IMPUTED}",
@@ -263,7 +263,7 @@ def to_demand_frame(
     if len(young):
         listed = format_list([f"{name}: {int(n)} days" for name, n in young.items()])
         noun = "site has" if len(young) == 1 else "sites have"
-        _warn(
+        warn_at_caller(
             ShortHistoryWarning,
             f"{len(young)} {noun} less than 2 years of history ({listed}): "
             "annual seasonality cannot be learnt",

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.data.load import read_table
-from forecasting.data.messages import _rows_error, _warn, format_list
+from forecasting.data.messages import format_list, reject_rows, rows_error, warn_at_caller
 from forecasting.errors import DataError, DataValueError, IgnoredColumnsWarning, SchemaError
 from forecasting.readmission import values as v
 from forecasting.readmission.charlson import charlson_conditions, charlson_index
@@ -61,16 +61,15 @@ def _dates(series: pd.Series, rows: np.ndarray, column: str, path: str | None) -
     missing = v.missing_mask(series)
     parsed = pd.to_datetime(v.blank_to_none(series, missing), errors="coerce", format="ISO8601")
     bad = ~missing & parsed.isna().to_numpy()
-    if bad.any():
-        raise _rows_error(
-            DataValueError,
-            "date '{value}' is not an ISO date (YYYY-MM-DD)",
-            rows[bad],
-            series[bad].tolist(),
-            column=column,
-            path=path,
-            fix="write dates as YYYY-MM-DD (a time of day is allowed)",
-        )
+    reject_rows(
+        bad,
+        "date '{value}' is not an ISO date (YYYY-MM-DD)",
+        rows,
+        series,
+        column=column,
+        path=path,
+        fix="write dates as YYYY-MM-DD (a time of day is allowed)",
+    )
     return parsed.dt.normalize().to_numpy(dtype="datetime64[ns]")
 
 
@@ -120,7 +119,7 @@ def _roles(
         early = stay < 0
         if early.any():
             name = found["discharge_date"]
-            raise _rows_error(
+            raise rows_error(
                 DataValueError,
                 "discharge date is before the admission date",
                 rows[early],
@@ -169,7 +168,9 @@ def _generic(
             out[name] = v.as_text(series).to_numpy(dtype=object)
             categorical.append(name)
     if dropped:
-        _warn(IgnoredColumnsWarning, f"not used as features: {format_list(dropped, 6)}", where)
+        warn_at_caller(
+            IgnoredColumnsWarning, f"not used as features: {format_list(dropped, 6)}", where
+        )
     return numeric, categorical
 
 
@@ -262,7 +263,7 @@ def to_episode_frame(
     if require_label:
         empty = out["label"].isna().to_numpy()
         if empty.any():
-            raise _rows_error(
+            raise rows_error(
                 DataValueError,
                 "label is empty",
                 np.asarray(out.index)[empty],

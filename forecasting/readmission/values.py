@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forecasting.data.messages import _rows_error
-from forecasting.data.parse import MISSING_TOKENS, _is_missing, _parse_numbers, _per_unique
+from forecasting.data.messages import reject_rows
+from forecasting.data.parse import MISSING_TOKENS, is_missing, parse_numbers, per_unique
 from forecasting.errors import DataValueError
 
 #: Cell texts read as "no value" in episode files (adds UCI's "?" to the package's tokens).
@@ -27,7 +27,7 @@ MAX_AGE = 120.0
 
 def missing_mask(series: pd.Series) -> np.ndarray:
     """Return the cells holding no value (NaN, empty, or a token of :data:`EPISODE_MISSING`)."""
-    return _is_missing(series, EPISODE_MISSING)
+    return is_missing(series, EPISODE_MISSING)
 
 
 def as_text(series: pd.Series) -> pd.Series:
@@ -42,7 +42,7 @@ def as_text(series: pd.Series) -> pd.Series:
             out.append(str(value).strip())
         return np.asarray(out, dtype=object)
 
-    text = _per_unique(series, render, "").astype(object)
+    text = per_unique(series, render, "").astype(object)
     text[missing] = None
     return pd.Series(text, index=series.index, dtype=object)
 
@@ -77,29 +77,27 @@ def parse_ids(
     """Parse an id column as text: no empty cell and, if ``unique``, no repeated id."""
     text = as_text(series)
     empty = text.isna().to_numpy()
-    if empty.any():
-        raise _rows_error(
-            DataValueError,
-            "id is empty",
-            rows[empty],
-            [""] * int(empty.sum()),
-            column=column,
-            fix="fill in the id or remove the row",
-            path=path,
-        )
+    reject_rows(
+        empty,
+        "id is empty",
+        rows,
+        None,
+        column=column,
+        fix="fill in the id or remove the row",
+        path=path,
+    )
     values = text.to_numpy(dtype=object)
     if unique:
         repeated = pd.Series(values).duplicated(keep="first").to_numpy()
-        if repeated.any():
-            raise _rows_error(
-                DataValueError,
-                "episode id repeats an earlier row's id",
-                rows[repeated],
-                [""] * int(repeated.sum()),
-                column=column,
-                fix="give each discharge its own id (one row per discharge), or drop duplicates",
-                path=path,
-            )
+        reject_rows(
+            repeated,
+            "episode id repeats an earlier row's id",
+            rows,
+            None,
+            column=column,
+            fix="give each discharge its own id (one row per discharge), or drop duplicates",
+            path=path,
+        )
     return values
 
 
@@ -108,9 +106,7 @@ def parse_count(
 ) -> np.ndarray:
     """Parse a non-negative count or duration (missing: NaN)."""
     clean = series.where(~missing_mask(series), "") if series.dtype == object else series
-    return _parse_numbers(
-        clean, rows, column=column, path=path, required=False, max_count=max_count
-    )
+    return parse_numbers(clean, rows, column=column, path=path, required=False, max_count=max_count)
 
 
 def _age_values(values: pd.Series) -> np.ndarray:
@@ -133,29 +129,27 @@ def parse_age(series: pd.Series, rows: np.ndarray, *, column: str, path: str | N
         ages = pd.to_numeric(series).astype(float).to_numpy()
     else:
         missing = missing_mask(series)
-        ages = np.where(missing, np.nan, _per_unique(series, _age_values, np.nan))
+        ages = np.where(missing, np.nan, per_unique(series, _age_values, np.nan))
         bad = ~missing & np.isnan(ages)
-        if bad.any():
-            raise _rows_error(
-                DataValueError,
-                "age '{value}' is not a number or an age band",
-                rows[bad],
-                series[bad].tolist(),
-                column=column,
-                path=path,
-                fix="write ages in years (e.g. 74) or bands like [70-80)",
-            )
-    wrong = (ages < 0) | (ages > MAX_AGE)
-    if wrong.any():
-        raise _rows_error(
-            DataValueError,
-            f"age '{{value}}' is outside 0-{MAX_AGE:.0f} years",
-            rows[wrong],
-            series[wrong].tolist(),
+        reject_rows(
+            bad,
+            "age '{value}' is not a number or an age band",
+            rows,
+            series,
             column=column,
             path=path,
-            fix="check the value: ages are in years (not months or a birth year)",
+            fix="write ages in years (e.g. 74) or bands like [70-80)",
         )
+    wrong = (ages < 0) | (ages > MAX_AGE)
+    reject_rows(
+        wrong,
+        f"age '{{value}}' is outside 0-{MAX_AGE:.0f} years",
+        rows,
+        series,
+        column=column,
+        path=path,
+        fix="check the value: ages are in years (not months or a birth year)",
+    )
     return ages
 
 
