@@ -18,8 +18,13 @@ from forecasting.cli.data import (
     TargetColOpt,
     load_mapped,
 )
+from forecasting.cli.replay import replay_command
 
-app = typer.Typer(help="The warning history: evaluate issued warnings.", no_args_is_help=True)
+app = typer.Typer(
+    help="Judge the warnings: evaluate the issued ones, or replay the morning job over past days.",
+    no_args_is_help=True,
+)
+app.command("replay")(replay_command)
 
 
 @app.command("evaluate")

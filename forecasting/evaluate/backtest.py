@@ -36,10 +36,14 @@ def cutoffs_for(frame: pd.DataFrame, horizon: int, step: int, windows: int) -> l
     return cuts
 
 
-def _run_chunk(
+def run_chunk(
     template: Forecaster, frame: pd.DataFrame, cuts: Sequence[pd.Timestamp], horizon: int
 ) -> pd.DataFrame:
-    """Fit at the first cutoff of ``cuts``, roll forward through the rest; forecasts with y."""
+    """Fit at the first cutoff of ``cuts``, roll forward through the rest (no ``y`` joined).
+
+    At each cutoff the model sees the rows up to it; the target days' rows reach ``predict``
+    only as known-future exogenous values, without the target.
+    """
     model = clone(template)
     out = []
     for i, cut in enumerate(cuts):
@@ -88,14 +92,14 @@ def backtest(
     if n_jobs == 1:
         results = []
         for _, m, c in tasks:
-            results.append(_run_chunk(m, frame, c, horizon))
+            results.append(run_chunk(m, frame, c, horizon))
             if progress:
                 progress(1)
     else:
         from joblib import Parallel, delayed
 
         results = Parallel(n_jobs=n_jobs)(
-            delayed(_run_chunk)(m, frame, c, horizon) for _, m, c in tasks
+            delayed(run_chunk)(m, frame, c, horizon) for _, m, c in tasks
         )
         if progress:
             progress(len(tasks))

@@ -1,0 +1,151 @@
+"""``forecasting warnings replay``: the alert backtest, the morning job replayed day by day."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from forecasting.cli.common import cli_command, console, fail
+from forecasting.cli.data import (
+    ConfigOpt,
+    DateColOpt,
+    ExtraColOpt,
+    HolidaysOpt,
+    SiteColOpt,
+    SiteNameOpt,
+    TargetColOpt,
+    load_mapped,
+    with_holidays,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+DEFAULT_CACHE = Path(".forecasting") / "replay-cache"
+BASELINE = "snaive"
+
+
+def _scores_table(scores: pd.DataFrame, title: str) -> object:
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    heads = ("model", "site", "surges", "warned", "prec.", "recall", "false/mo", "lead", "skill")
+    for name in heads:
+        table.add_column(name, justify="left" if name in ("model", "site") else "right")
+    for r in scores.itertuples(index=False):
+        table.add_row(
+            escape(str(r.model)),
+            escape(str(r.site_id)),
+            f"{r.surge_days:.0f}",
+            f"{r.warned_days:.0f}",
+            _num(r.precision, "{:.2f}"),
+            _num(r.recall, "{:.2f}"),
+            _num(r.false_alarms_per_month, "{:.1f}"),
+            _num(r.lead_median, "{:.0f}"),
+            _num(r.brier_skill, "{:+.2f}"),
+        )
+    table.caption = (
+        "prec./recall of surge days; false/mo: false alarms per 30 days; lead: median days "
+        "of warning; skill: Brier skill of P(surge) against the base rate"
+    )
+    return table
+
+
+def _num(value: float, fmt: str) -> str:
+    return "–" if value != value else fmt.format(value)
+
+
+@cli_command
+def replay_command(
+    data: Annotated[Path, typer.Option("--data", help="CSV or Parquet demand file.")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="CSV of the replayed warnings (one row per site, issue day and target day).",
+        ),
+    ] = Path("replay.csv"),
+    days: Annotated[int, typer.Option("--days", min=1, help="Issue days to replay.")] = 365,
+    refit_every: Annotated[
+        int,
+        typer.Option(
+            "--refit-every",
+            min=1,
+            help="Re-estimate every K days; "
+            "roll forward in between (as a daily job with a periodic retrain).",
+        ),
+    ] = 28,
+    model: Annotated[
+        str, typer.Option("--model", help="snaive, ets, arima, lightgbm, hybrid or ensemble.")
+    ] = "ensemble",
+    level: Annotated[
+        int, typer.Option("--level", min=2, max=4, help="Warnings at this level or above alert.")
+    ] = 3,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            "--plot", help="PNG of warnings against what happened (default: beside --out)."
+        ),
+    ] = None,
+    cache: Annotated[
+        Path,
+        typer.Option(
+            "--cache",
+            help="Folder caching finished forecast chunks (an interrupted replay resumes).",
+        ),
+    ] = DEFAULT_CACHE,
+    sites: Annotated[
+        Path | None,
+        typer.Option(
+            "--sites", help="Site settings (beds, LOS); default: sites.yaml beside --data."
+        ),
+    ] = None,
+    holidays: HolidaysOpt = None,
+    site_col: SiteColOpt = None,
+    date_col: DateColOpt = None,
+    target_col: TargetColOpt = None,
+    extra_cols: ExtraColOpt = None,
+    site_name: SiteNameOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Replay the morning job over the last N days as cron would have run it; score its alerts.
+
+    Each issue day sees only the data up to that day. The same rules run on a seasonal naive
+    forecast for comparison. Writes the warnings (--out), a picture (--plot) and prints
+    precision, recall, false alarms per month, lead time and Brier skill per site.
+    """
+    from forecasting.cli.daily import _config
+    from forecasting.cli.models import _progress
+    from forecasting.io import atomic_write_text
+    from forecasting.models import MODELS, make_model
+    from forecasting.replay import replay, replay_steps
+    from forecasting.replay.plot import plot_replay
+
+    if model not in MODELS:
+        fail(f"--model: unknown model '{model}'. Fix: choose from {', '.join(MODELS)}.")
+    if out.is_dir():
+        fail(f"--out {out} is a folder. Fix: give a file name such as replay.csv.")
+    cfg = with_holidays(_config(config, sites, data), holidays)
+    frame = load_mapped(data, cfg, site_col, date_col, target_col, extra_cols, site_name)
+    h = cfg.horizon
+    country, subdiv = cfg.holidays.country, cfg.holidays.subdiv
+    models = {model: make_model(model, h, country, subdiv)}
+    if model != BASELINE:
+        models[BASELINE] = make_model(BASELINE, h, country, subdiv)
+    with _progress(f"replay {days} days", replay_steps(len(models), days)) as advance:
+        result = replay(frame, models, cfg, days, refit_every, level, cache, advance)
+    picture = plot or out.with_suffix(".png")
+    plot_replay(result.warnings, picture, model, level)
+    atomic_write_text(out, result.warnings.to_csv(index=False))
+    first, last = result.issued[0], result.issued[-1]
+    console.print(
+        _scores_table(
+            result.scores,
+            f"Level >= {level} warnings replayed {first:%Y-%m-%d} to {last:%Y-%m-%d} "
+            f"(refit every {refit_every} days)",
+        )
+    )
+    console.print(f"Wrote {out} and {picture}", soft_wrap=True)
