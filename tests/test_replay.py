@@ -1,0 +1,167 @@
+"""The replay of the morning job: no look-ahead, contract columns, cache, exact scores, CLI."""
+
+import subprocess
+import sys
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecasting.config import Config, EscalationConfig, SiteSettings
+from forecasting.errors import DataError
+from forecasting.models.naive import SeasonalNaive
+from forecasting.replay import REPLAY_COLUMNS, issue_days, replay, score_replay
+
+DAYS = pd.date_range("2024-01-01", periods=420, freq="D")
+CFG = Config(sites={"A": SiteSettings(beds=400), "B": SiteSettings(beds=400)})
+
+
+def _frame() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    parts = []
+    for site, base in (("A", 100.0), ("B", 60.0)):
+        y = base * (1 + 0.15 * (DAYS.dayofweek == 0)) + rng.normal(0, 5, len(DAYS))
+        parts.append(pd.DataFrame({"site_id": site, "date": DAYS, "attendances": y.round()}))
+    return pd.concat(parts, ignore_index=True)
+
+
+class SpyNaive(SeasonalNaive):
+    """Seasonal naive that records the last day of every history it is given."""
+
+    seen: ClassVar[list[pd.Timestamp]] = []
+
+    def _fit(self, history: pd.DataFrame) -> None:
+        SpyNaive.seen.append(pd.Timestamp(history["date"].max()))
+        super()._fit(history)
+
+    def _update(self, history: pd.DataFrame) -> None:
+        SpyNaive.seen.append(pd.Timestamp(history["date"].max()))
+        super()._update(history)
+
+
+def test_replay_when_run_gives_every_issue_day_only_data_up_to_it():
+    SpyNaive.seen = []
+    result = replay(_frame(), {"spy": SpyNaive()}, CFG, days=10, refit_every=4)
+    assert SpyNaive.seen == list(DAYS[-10:])
+    assert result.issued == list(DAYS[-10:])
+
+
+def test_replay_when_later_days_change_earlier_warnings_stay_identical():
+    frame = _frame()
+    changed = frame.copy()
+    later = changed["date"] > DAYS[-6]
+    changed.loc[later, "attendances"] *= 3
+    first = replay(frame, {"snaive": SeasonalNaive()}, CFG, days=12, refit_every=5).warnings
+    second = replay(changed, {"snaive": SeasonalNaive()}, CFG, days=12, refit_every=5).warnings
+    early = first["issued"] <= DAYS[-6]
+    cols = [c for c in REPLAY_COLUMNS if c != "y"]
+    pd.testing.assert_frame_equal(
+        first.loc[early, cols].reset_index(drop=True),
+        second.loc[second["issued"] <= DAYS[-6], cols].reset_index(drop=True),
+    )
+    late = first["issued"] > DAYS[-6]
+    assert not first.loc[late, "attendances_mean"].equals(second.loc[late, "attendances_mean"])
+
+
+def test_replay_when_run_writes_contract_rows_for_each_site_issue_day_and_horizon():
+    result = replay(_frame(), {"snaive": SeasonalNaive()}, CFG, days=9, refit_every=3)
+    w = result.warnings
+    assert list(w.columns) == list(REPLAY_COLUMNS)
+    assert len(w) == 2 * 9 * 7
+    assert set(w["horizon"]) == set(range(1, 8))
+    assert (w["date"] - w["issued"]).dt.days.eq(w["horizon"]).all()
+    assert set(w["surge_kind"]) == {"weekday"}
+    # target days beyond the data have no observation; the others carry the truth
+    beyond = w["date"] > DAYS[-1]
+    assert w.loc[beyond, "y"].isna().all() and w.loc[~beyond, "y"].notna().all()
+    assert int(beyond.sum()) == 2 * (7 + 6 + 5 + 4 + 3 + 2 + 1)
+
+
+def test_replay_when_lines_are_flat_names_the_capacity_kind():
+    cfg = CFG.model_copy(update={"escalation": EscalationConfig(weekday_adjusted_lines=False)})
+    w = replay(_frame(), {"snaive": SeasonalNaive()}, cfg, days=3, refit_every=3).warnings
+    assert set(w["surge_kind"]) == {"capacity"}
+
+
+def test_replay_when_sites_have_no_beds_replays_surge_risk_only():
+    w = replay(_frame(), {"snaive": SeasonalNaive()}, Config(), days=3, refit_every=3).warnings
+    assert w["occupancy"].isna().all()
+    assert w["level"].between(1, 4).all()
+
+
+def test_replay_when_cache_holds_a_chunk_does_not_fit_again(tmp_path):
+    frame = _frame()
+    SpyNaive.seen = []
+    first = replay(frame, {"spy": SpyNaive()}, CFG, days=6, refit_every=3, cache_dir=tmp_path)
+    assert len(SpyNaive.seen) == 6 and len(list(tmp_path.glob("*.parquet"))) == 2
+    SpyNaive.seen = []
+    second = replay(frame, {"spy": SpyNaive()}, CFG, days=6, refit_every=3, cache_dir=tmp_path)
+    assert SpyNaive.seen == []
+    pd.testing.assert_frame_equal(first.warnings, second.warnings)
+
+
+def test_issue_days_when_history_too_short_raises_naming_the_fix():
+    with pytest.raises(DataError, match="fewer --days"):
+        issue_days(_frame(), 400)
+
+
+def _hand_replay() -> pd.DataFrame:
+    # one site, 4 target days; line 100. Days 2 and 4 are surges; day 2 warned 2 days ahead,
+    # day 3 warned (false alarm), day 4 missed.
+    rows = []
+    issued = pd.Timestamp("2025-01-01")
+    for day, y, level, p in ((1, 90, 1, 0.1), (2, 120, 3, 0.8), (3, 95, 3, 0.6), (4, 130, 2, 0.3)):
+        rows.append(
+            {
+                "site_id": "A",
+                "issued": issued,
+                "date": issued + pd.Timedelta(days=day),
+                "horizon": day,
+                "model": "m",
+                "level": level,
+                "p_surge": p,
+                "surge_line": 100.0,
+                "y": float(y),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def test_score_replay_when_hand_made_gives_exact_figures():
+    s = score_replay(_hand_replay(), level=3).set_index("site_id").loc["all"]
+    assert s["surge_days"] == 2 and s["warned_days"] == 2
+    assert s["precision"] == 0.5 and s["recall"] == 0.5
+    assert s["false_alarms_per_month"] == pytest.approx(1 * (365.25 / 12) / 4)
+    assert s["lead_median"] == 2.0
+    # Brier of p against outcomes (0,1,0,1) = (0.01+0.04+0.36+0.49)/4; base rate 0.5 -> 0.25
+    assert s["brier"] == pytest.approx(0.225)
+    assert s["brier_skill"] == pytest.approx(1 - 0.225 / 0.25)
+
+
+def test_warnings_replay_cli_when_run_writes_contract_csv_and_picture(tmp_path):
+    csv = tmp_path / "demand.csv"
+    _frame().to_csv(csv, index=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "forecasting", "warnings", "replay", "--data", str(csv),
+         "--days", "8", "--refit-every", "4", "--model", "snaive", "--out", "r.csv"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    out = pd.read_csv(tmp_path / "r.csv")
+    assert list(out.columns) == list(REPLAY_COLUMNS)
+    assert len(out) == 2 * 8 * 7
+    assert (tmp_path / "r.png").stat().st_size > 10_000
+    assert "recall" in done.stdout
+
+
+def test_warnings_replay_cli_when_out_is_a_folder_exits_2_with_one_line(tmp_path):
+    csv = tmp_path / "demand.csv"
+    _frame().to_csv(csv, index=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "forecasting", "warnings", "replay", "--data", str(csv),
+         "--out", str(tmp_path)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1 and "folder" in done.stderr
