@@ -32,11 +32,80 @@ class ColumnsConfig(_Strict):
     extra: dict[str, str] = Field(default_factory=dict)
 
 
+#: The default holiday calendar (England), known to be valid without asking ``holidays``.
+DEFAULT_HOLIDAYS = ("GB", "ENG")
+_LIST_HINT = "list them all with `forecasting data holidays`"
+
+
+def _holiday_problem(country: str, subdiv: str | None) -> str | None:
+    """Say why ``holidays`` rejects a country/subdivision, listing valid codes; None if fine."""
+    if (country, subdiv) == DEFAULT_HOLIDAYS:
+        return None
+    import difflib
+
+    import holidays
+
+    try:
+        holidays.country_holidays(country, subdiv=subdiv)
+        return None
+    except (NotImplementedError, KeyError, ValueError):
+        pass
+    supported: dict[str, list[str]] = holidays.list_supported_countries(include_aliases=True)
+    if country not in supported:
+        upper = {code.upper(): code for code in supported}
+        close = [upper[country.upper()]] if country.upper() in upper else []
+        close += difflib.get_close_matches(country.upper(), list(supported), n=10, cutoff=0.5)
+        close.sort(key=lambda code: len(code) != len(country))  # stable: same length first
+        shown = ", ".join(list(dict.fromkeys(close))[:5]) or "none"
+        return (
+            f"unknown holiday country '{country}' (close matches: {shown}). Fix: use a country "
+            f"code of the `holidays` package, e.g. GB, CH or US; {_LIST_HINT}"
+        )
+    subdivisions = supported[country]
+    if not subdivisions:
+        return (
+            f"holiday country '{country}' has no subdivisions, so '{subdiv}' is unknown. "
+            f"Fix: give the country alone ('{country}')"
+        )
+    return (
+        f"unknown subdivision '{subdiv}' of holiday country '{country}'; valid: "
+        f"{', '.join(subdivisions)}. Fix: use one of these codes (e.g. {country}-"
+        f"{subdivisions[0]}), or the country alone"
+    )
+
+
+def check_holiday_calendar(country: str, subdiv: str | None, option: str | None = None) -> None:
+    """Check a holiday calendar against the countries and subdivisions ``holidays`` supports.
+
+    Args:
+        country: Country code (e.g. ``GB``).
+        subdiv: Subdivision code (e.g. ``ENG``), or ``None`` for the whole country.
+        option: The command-line option the codes came from, named in the error.
+
+    Raises:
+        ConfigError: One line naming the bad code and listing valid ones (all subdivisions of
+            the country, or close matches for a country).
+    """
+    problem = _holiday_problem(country, subdiv)
+    if problem is None:
+        return
+    given = f"{country}-{subdiv}" if subdiv else country
+    prefix = f"{option} '{given}': " if option else ""
+    raise ConfigError(prefix + problem + ".")
+
+
 class HolidaysConfig(_Strict):
     """Which public holidays apply (``holidays`` package country and subdivision codes)."""
 
-    country: str = "GB"
-    subdiv: str | None = "ENG"
+    country: str = DEFAULT_HOLIDAYS[0]
+    subdiv: str | None = DEFAULT_HOLIDAYS[1]
+
+    @model_validator(mode="after")
+    def _known_calendar(self) -> HolidaysConfig:
+        problem = _holiday_problem(self.country, self.subdiv)
+        if problem is not None:
+            raise ValueError(problem)
+        return self
 
 
 class SiteSettings(_Strict):

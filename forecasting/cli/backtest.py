@@ -14,6 +14,7 @@ from forecasting.cli.data import (
     DateColOpt,
     ExtraColOpt,
     HolidaysOpt,
+    ResampleOpt,
     SiteColOpt,
     SiteNameOpt,
     TargetColOpt,
@@ -51,6 +52,7 @@ def backtest_command(
     target_col: TargetColOpt = None,
     extra_cols: ExtraColOpt = None,
     site_name: SiteNameOpt = None,
+    resample: ResampleOpt = None,
     config: ConfigOpt = None,
     track: Annotated[
         bool, typer.Option("--track/--no-track", help="Log the run to MLflow (see `ui`).")
@@ -74,7 +76,15 @@ def backtest_command(
     if track:  # an unusable store fails now, not after the long backtest
         _check_store(cfg)
     frame = load_mapped(
-        data, cfg, site_col, date_col, target_col, extra_cols, site_name, horizon=horizon
+        data,
+        cfg,
+        site_col,
+        date_col,
+        target_col,
+        extra_cols,
+        site_name,
+        horizon=horizon,
+        resample=resample,
     )
     result = backtest_with_progress(
         frame, names, horizon, step, windows, refit_every, country, subdiv

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
+from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import date, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 
@@ -20,12 +24,21 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="Synthesise and check demand data.", no_args_is_help=True)
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 
 class GapPolicy(StrEnum):
     """What to do with missing dates."""
 
     fill = "fill"
     refuse = "refuse"
+
+
+class ResampleTo(StrEnum):
+    """Aggregate sub-daily rows to this period."""
+
+    daily = "daily"
 
 
 class ReportFormat(StrEnum):
@@ -56,13 +69,67 @@ HolidaysOpt = Annotated[
 SiteNameOpt = Annotated[
     str | None, typer.Option("--site-name", help="Name of the site when the file is one series.")
 ]
+ResampleOpt = Annotated[
+    ResampleTo | None,
+    typer.Option(
+        "--resample",
+        help="Hourly (sub-daily) rows: 'daily' adds up counts per site and day (means for "
+        "temperature-like columns) and drops a partial first or last day.",
+    ),
+]
+
+#: ``--resample`` of the running command, for commands that take it through
+#: :func:`with_loader_options` rather than as their own parameter.
+_RESAMPLE: ContextVar[ResampleTo | None] = ContextVar("resample", default=None)
+
+
+def with_loader_options(command: Callable[P, R]) -> Callable[P, R]:
+    """Give a command that loads data through :func:`load_mapped` the ``--resample`` option.
+
+    The option is added to the command's signature (so Typer shows and parses it) and handed
+    to :func:`load_mapped` through a context variable; the command itself is unchanged.
+
+    Args:
+        command: A Typer command function.
+
+    Returns:
+        The command with a ``--resample`` option.
+    """
+    signature = inspect.signature(command)
+    if "resample" in signature.parameters:
+        return command
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, resample: ResampleTo | None = None, **kwargs: Any) -> Any:
+        token = _RESAMPLE.set(resample)
+        try:
+            return command(*args, **kwargs)
+        finally:
+            _RESAMPLE.reset(token)
+
+    option = inspect.Parameter(
+        "resample", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=ResampleOpt
+    )
+    wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*signature.parameters.values(), option]
+    )
+    wrapper.__annotations__ = {**getattr(command, "__annotations__", {}), "resample": ResampleOpt}
+    return wrapper  # type: ignore[return-value]
 
 
 def with_holidays(cfg: Config, holidays: str | None) -> Config:
-    """The config with ``--holidays COUNTRY[-SUBDIV]`` applied, if given."""
+    """The config with ``--holidays COUNTRY[-SUBDIV]`` applied, if given.
+
+    Raises:
+        ConfigError: The country or subdivision is not one the ``holidays`` package knows
+            (the message lists the valid codes or close matches).
+    """
     if not holidays:
         return cfg
-    country, _, sub = holidays.partition("-")
+    from forecasting.config import check_holiday_calendar
+
+    country, _, sub = holidays.strip().partition("-")
+    check_holiday_calendar(country, sub or None, option="--holidays")
     update = {"country": country, "subdiv": sub or None}
     return cfg.model_copy(update={"holidays": cfg.holidays.model_copy(update=update)})
 
@@ -96,16 +163,23 @@ def load_mapped(
     extra_cols: list[str] | None,
     site_name: str | None,
     horizon: int | None = None,
+    resample: ResampleTo | None = None,
 ) -> pd.DataFrame:
-    """Load a demand file with the config's mapping and gap policy, overridden by the options."""
+    """Load a demand file with the config's mapping and gap policy, overridden by the options.
+
+    ``resample`` defaults to the ``--resample`` of a command wrapped by
+    :func:`with_loader_options`.
+    """
     from forecasting.data.load import load_demand
 
+    period = resample or _RESAMPLE.get()
     return load_demand(
         data,
         column_mapping(cfg, site_col, date_col, target_col, extra_cols, site_name),
         horizon=horizon or cfg.horizon,
         gap_policy=cfg.gap_policy,
         default_site=site_name,
+        resample="daily" if period is ResampleTo.daily else None,
     )
 
 
@@ -156,6 +230,7 @@ def check(
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Treat this day as today (YYYY-MM-DD).")
     ] = None,
+    resample: ResampleOpt = None,
     config: ConfigOpt = None,
     fmt: Annotated[ReportFormat, typer.Option("--format", help="table or json.")] = (
         ReportFormat.table
@@ -173,6 +248,7 @@ def check(
         horizon=horizon or cfg.horizon,
         gap_policy=(gaps.value if gaps else cfg.gap_policy),
         as_of=parse_date(as_of, "--as-of"),
+        resample="daily" if resample is ResampleTo.daily else None,
     )
     if fmt is ReportFormat.json:
         typer.echo(json.dumps(report.as_dict(), indent=2, default=str))
@@ -189,3 +265,26 @@ def check(
             console.print(f"  - {p}", soft_wrap=True)
     else:
         console.print("[green]No problems found.[/]")
+
+
+@app.command("holidays")
+@cli_command
+def holidays_command(
+    country: Annotated[
+        str | None, typer.Argument(help="Country code: list its subdivisions.")
+    ] = None,
+) -> None:
+    """List the holiday calendars --holidays accepts: countries, or one country's subdivisions."""
+    import holidays
+
+    from forecasting.config import check_holiday_calendar
+
+    supported: dict[str, list[str]] = holidays.list_supported_countries()
+    if country is None:
+        for code in sorted(supported):
+            subdivisions = supported[code]
+            typer.echo(f"{code}  {' '.join(subdivisions)}" if subdivisions else code)
+        return
+    check_holiday_calendar(country, None, option="country")
+    for code in supported.get(country, []):
+        typer.echo(f"{country}-{code}")

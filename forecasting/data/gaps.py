@@ -38,12 +38,18 @@ def _check_duplicates(
         f"{_count(int(repeats.sum()), 'repeated row')} in total"
     )
     fix = "keep one row per site and day (add up or remove the repeats)"
+    per_day = keys.groupby([SITE, DATE], sort=False).size()
+    if (per_day > 1).mean() > 0.5:
+        fix += (
+            "; most days have several rows, so if they are hours (or parts) of the day, "
+            "pass --resample daily to add them up"
+        )
     if single_site:
         fix += "; if the file holds several sites, name the site column with --site-col"
     raise DataValueError(message, path=path, row=int(rows[second]), column=column, fix=fix)
 
 
-def _drop_future(
+def _keep_past(
     frame: pd.DataFrame,
     rows: np.ndarray,
     dates: np.ndarray,
@@ -52,11 +58,14 @@ def _drop_future(
     target: str,
     column: str,
     path: str | None,
-) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """Raise for counts dated after ``as_of_day``; drop later rows without a count."""
+) -> np.ndarray:
+    """Raise for counts dated after ``as_of_day``; return the mask of rows to keep.
+
+    Rows dated later without a count (e.g. a temperature forecast) are not kept.
+    """
     future = dates > as_of_day.to_datetime64()
     if not future.any():
-        return frame, rows, dates
+        return ~future
     observed = future & ~is_missing(frame[target])
     if observed.any():
         raise rows_error(
@@ -76,7 +85,7 @@ def _drop_future(
             column=column,
             fix="check --as-of and the dates in the file",
         )
-    return frame[~future], rows[~future], dates[~future]
+    return ~future
 
 
 def find_gaps(frame: pd.DataFrame) -> dict[str, pd.DatetimeIndex]:

@@ -22,6 +22,7 @@ from typing import Literal
 
 import pandas as pd
 
+from forecasting.data.resample import Resample
 from forecasting.data.schema import ColumnMapping
 from forecasting.data.validate import ROW_INDEX_NAME, to_demand_frame
 from forecasting.errors import DataFileError, SchemaError
@@ -276,6 +277,7 @@ def load_demand(
     default_site: str | None = None,
     max_count: float = 50_000,
     min_history: int | None = None,
+    resample: Resample | None = None,
 ) -> pd.DataFrame:
     """Read a demand file and validate it into a DemandFrame.
 
@@ -288,6 +290,7 @@ def load_demand(
         default_site: Site name for a file without a site column; default the file's stem.
         max_count: Largest plausible daily count.
         min_history: Days each site needs; default ``max(56, 4 * horizon)``.
+        resample: ``"daily"`` aggregates hourly (sub-daily) rows to one row per site and day.
 
     Returns:
         The DemandFrame (see :func:`~forecasting.data.validate.to_demand_frame`), with
@@ -308,4 +311,5 @@ def load_demand(
         default_site=default_site,
         max_count=max_count,
         min_history=min_history,
+        resample=resample,
     )

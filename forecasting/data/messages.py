@@ -27,6 +27,8 @@ _INTERNAL_MODULES = frozenset(
         "forecasting.data.gaps",
         "forecasting.data.load",
         "forecasting.data.parse",
+        "forecasting.data.resample",
+        "forecasting.data.spacing",
         "forecasting.data.validate",
         "forecasting.readmission.load",
         "forecasting.readmission.values",

@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from forecasting.data.messages import _show, reject_rows, rows_error
+from forecasting.data.messages import _count, _show, reject_rows, rows_error, warn_at_caller
+from forecasting.data.notices import FractionalCountWarning
 from forecasting.errors import DataValueError
 
 #: Cell texts read as "no value" in numeric columns (compared case-insensitively).
@@ -105,7 +106,12 @@ def parse_numbers(
             rows,
             series,
             column=column,
-            fix="replace it with the real value, or leave the cell empty",
+            fix=(
+                "replace it with the real count, or remove the row (gap policy 'fill' imputes "
+                "the missing day)"
+                if required
+                else "replace it with the real value, or leave the cell empty"
+            ),
             path=path,
         )
         if max_count is None:
@@ -131,6 +137,38 @@ def parse_numbers(
             path=path,
         )
     return values
+
+
+def warn_fractional(
+    values: np.ndarray,
+    rows: np.ndarray,
+    series: pd.Series,
+    *,
+    column: str,
+    path: str | None,
+) -> None:
+    """Warn, naming the first row, when a count column holds values that are not whole numbers.
+
+    Counts such as ``12.5`` are kept (typed frames and averaged counts are legitimate input),
+    but they often betray a wrong column (averages, rates) or a decimal-mark mix-up, so the
+    user hears about it by file, row and column.
+    """
+    with np.errstate(invalid="ignore"):
+        fractional = np.isfinite(values) & (np.abs(values - np.round(values)) > 1e-9)
+    if not fractional.any():
+        return
+    bad = np.flatnonzero(fractional)
+    first = int(bad[0])
+    shown = _show(series.iloc[first])
+    others = f" ({_count(len(bad) - 1, 'more such row')})" if len(bad) > 1 else ""
+    where = f"{path}, " if path else ""
+    warn_at_caller(
+        FractionalCountWarning,
+        f"{where}row {int(rows[first])}, column '{column}': count '{shown}' is not a whole "
+        f"number{others}; kept as given. Fix: if the column holds averages or rates, supply "
+        "daily totals; if '.' separates thousands, re-export with plain digits",
+        None,
+    )
 
 
 def _try_numbers(
@@ -166,9 +204,23 @@ def _parse_date_values(values: pd.Series) -> np.ndarray:
 
 
 def _parse_dates(
-    series: pd.Series, rows: np.ndarray, *, column: str, path: str | None
+    series: pd.Series,
+    rows: np.ndarray,
+    *,
+    column: str,
+    path: str | None,
+    allow_time: bool = False,
 ) -> np.ndarray:
-    """Parse ISO days (or midnight timestamps) into ``datetime64[ns]`` values."""
+    """Parse ISO days (or midnight timestamps) into ``datetime64[ns]`` values.
+
+    Args:
+        series: The raw date column.
+        rows: File row numbers aligned with ``series``.
+        column: Column named in errors.
+        path: File named in errors.
+        allow_time: Keep times of day (the caller resamples to days); else a time of day is
+            an error that suggests ``--resample daily``.
+    """
     if ptypes.is_datetime64_any_dtype(series.dtype):
         stamps = series.reset_index(drop=True)
         if isinstance(stamps.dtype, pd.DatetimeTZDtype):
@@ -199,6 +251,8 @@ def _parse_dates(
         path=path,
     )
     values = stamps.astype("datetime64[ns]")
+    if allow_time:
+        return values.to_numpy()
     timed = (values != values.dt.normalize()).to_numpy()
     reject_rows(
         timed,
@@ -206,7 +260,8 @@ def _parse_dates(
         rows,
         series,
         column=column,
-        fix="aggregate to days (one row per site and day, with daily totals) before loading",
+        fix="aggregate to days: pass --resample daily (adds up each site's rows per day; "
+        "means for temperature-like columns), or supply one row per site and day",
         path=path,
     )
     return values.to_numpy()

@@ -59,9 +59,9 @@ from forecasting.data.gaps import (
     ANNUAL_HISTORY_DAYS,
     _check_duplicates,
     _check_history,
-    _drop_future,
     _gap_summary,
     _history_days,
+    _keep_past,
     fill_gaps,
     find_gaps,
 )
@@ -74,7 +74,9 @@ from forecasting.data.parse import (
     _parse_sites,
     _try_numbers,
     parse_numbers,
+    warn_fractional,
 )
+from forecasting.data.resample import Resample, resample_daily
 from forecasting.data.schema import (
     DATE,
     IMPUTED,
@@ -83,6 +85,7 @@ from forecasting.data.schema import (
     TARGET,
     ColumnMapping,
 )
+from forecasting.data.spacing import check_daily_spacing
 from forecasting.errors import (
     DataFileError,
     IgnoredColumnsWarning,
@@ -131,6 +134,7 @@ def to_demand_frame(
     default_site: str | None = None,
     max_count: float = 50_000,
     min_history: int | None = None,
+    resample: Resample | None = None,
 ) -> pd.DataFrame:
     """Validate a raw table and return a DemandFrame (see the module docstring for the rules).
 
@@ -146,6 +150,9 @@ def to_demand_frame(
         default_site: Site name for a file without a site column; default the file's stem.
         max_count: Largest plausible daily count.
         min_history: Days each site needs; default ``max(56, 4 * horizon)``.
+        resample: ``"daily"`` aggregates several rows per site and day (hourly timestamps) to
+            one (see :func:`~forecasting.data.resample.resample_daily`); default: refuse
+            timestamps with a time of day and repeated days.
 
     Returns:
         The DemandFrame: ``site_id``, ``date``, ``attendances``, optional counts, exogenous
@@ -154,14 +161,16 @@ def to_demand_frame(
     Raises:
         DataFileError: The table has no data rows.
         SchemaError: A required column is missing or a column name is repeated.
-        DataValueError: A bad site id, date or count, a repeated site and day, or a count
-            observed after ``as_of``.
+        DataValueError: A bad site id, date or count, a repeated site and day, a count
+            observed after ``as_of``, or dates spaced weekly, monthly or wider.
         MissingDatesError: A site has gaps and ``gap_policy`` is ``"refuse"``.
         InsufficientHistoryError: A site has fewer than ``min_history`` days.
         ValueError: ``horizon``, ``gap_policy`` or ``mapping`` is invalid (a caller's bug).
     """
     if gap_policy not in ("fill", "refuse"):
         raise ValueError(f"gap_policy must be 'fill' or 'refuse', not {gap_policy!r}")
+    if resample not in (None, "daily"):
+        raise ValueError(f"resample must be None or 'daily', not {resample!r}")
     if horizon < 1:
         raise ValueError(f"horizon must be at least 1 day, not {horizon}")
     mapping = mapping or ColumnMapping()
@@ -181,10 +190,18 @@ def to_demand_frame(
     cols = _resolve_columns(list(frame.columns), mapping, where)
     rows = _row_numbers(raw)
 
-    dates = _parse_dates(frame[cols.date_col], rows, column=cols.date_col, path=where)
-    frame, rows, dates = _drop_future(
+    stamps = _parse_dates(
+        frame[cols.date_col],
+        rows,
+        column=cols.date_col,
+        path=where,
+        allow_time=resample is not None,
+    )
+    dates = pd.DatetimeIndex(stamps).normalize().to_numpy()
+    keep = _keep_past(
         frame, rows, dates, as_of_day, target=cols.target_col, column=cols.date_col, path=where
     )
+    frame, rows, dates, stamps = frame[keep], rows[keep], dates[keep], stamps[keep]
 
     if cols.site_col is None:
         sites = np.full(len(frame), _site_name(default_site, path), dtype=object)
@@ -199,10 +216,14 @@ def to_demand_frame(
         required=True,
         max_count=max_count,
     )
+    warn_fractional(
+        out[TARGET].to_numpy(), rows, frame[cols.target_col], column=cols.target_col, path=where
+    )
     for contract, source in cols.counts.items():
         out[contract] = parse_numbers(
             frame[source], rows, column=source, path=where, required=False, max_count=max_count
         )
+        warn_fractional(out[contract].to_numpy(), rows, frame[source], column=source, path=where)
     for contract, source in cols.mapped_extra.items():
         out[contract] = parse_numbers(
             frame[source], rows, column=source, path=where, required=False, max_count=None
@@ -218,6 +239,9 @@ def to_demand_frame(
         if cols.imputed
         else False
     )
+    check_daily_spacing(out, column=cols.date_col, path=where)
+    if resample == "daily":
+        out, rows = resample_daily(out, stamps, rows, counts=list(cols.counts), path=where)
     _check_duplicates(
         out, rows, single_site=cols.site_col is None, column=cols.date_col, path=where
     )
