@@ -17,6 +17,36 @@ from forecasting.models.base import Forecaster, future_dates
 # (trend, damped) candidates; seasonality is always additive weekly on log1p counts
 CANDIDATES: tuple[tuple[str | None, bool], ...] = ((None, False), ("add", True))
 
+ROLL_WINDOW_FACTOR = 2
+"""An update filters from the fit's first day while that window is at most this many times
+``max_history_days``; beyond, its start moves forward by whole seasons (bounded cost)."""
+
+
+def in_phase_start(anchor: pd.Timestamp, earliest: pd.Timestamp, season: int) -> pd.Timestamp:
+    """The first day on or after ``earliest`` that is a whole number of seasons from ``anchor``.
+
+    The fitted initial seasonal states of ETS belong to the weekday of the day the parameters
+    were estimated from (``anchor``): a filter with those parameters must start on a day in the
+    same phase, or the weekly shape lands on the wrong weekdays.
+    """
+    days = (pd.Timestamp(earliest) - pd.Timestamp(anchor)).days
+    return pd.Timestamp(anchor) + pd.Timedelta(days=season * -(-days // season))
+
+
+def roll_start(
+    anchor: pd.Timestamp, first: pd.Timestamp, last: pd.Timestamp, season: int, max_days: int
+) -> pd.Timestamp:
+    """Where an update's filter starts.
+
+    The fit's first day (``anchor``) if the history still holds it and the window up to ``last``
+    stays within ``max_days``; otherwise the nearest later day in phase with it (a whole number
+    of seasons on), so the weekly shape keeps its weekdays.
+    """
+    earliest = max(pd.Timestamp(first), pd.Timestamp(last) - pd.Timedelta(days=max_days - 1))
+    if earliest <= pd.Timestamp(anchor) <= pd.Timestamp(last):
+        return pd.Timestamp(anchor)
+    return in_phase_start(anchor, earliest, season)
+
 
 @dataclass
 class _SiteFit:
@@ -70,6 +100,12 @@ class ETSForecaster(Forecaster):
     estimated on the log scale from week-on-week differences (robust to level shifts),
     removed before ETS, and added back to the forecast: ETS alone has no annual season.
 
+    ``update`` keeps the parameters, initial states included, and re-runs the filter from the
+    first day of the fit's window (the day those initial states belong to) to the new last day,
+    so a model rolled forward by any number of days forecasts exactly as the fitted filter
+    continued. Past ``ROLL_WINDOW_FACTOR * max_history_days`` days the start moves forward by
+    whole seasons only, which keeps the weekly shape on its weekdays and bounds the cost.
+
     Args:
         season: Season length in days.
         max_history_days: Fit on at most this many recent days (bounds fit time).
@@ -105,13 +141,31 @@ class ETSForecaster(Forecaster):
         ).to_numpy()
 
     def _series(self, history: pd.DataFrame, estimate: bool = False) -> dict[str, np.ndarray]:
+        """log1p series per site, calendar effects removed.
+
+        With ``estimate`` the trailing ``max_history_days`` (the fit's window, whose first day is
+        kept in ``starts_``); otherwise the days from :func:`roll_start` on.
+        """
         from forecasting.models.regressors import weekly_difference_regression
 
         if estimate:
             self.betas_: dict[str, np.ndarray] = {}
+            self.starts_: dict[str, pd.Timestamp] = {}
         out = {}
         for site, g in history.groupby(schema.SITE, sort=True):
-            g = g.iloc[-self.max_history_days :]
+            if estimate:
+                g = g.iloc[-self.max_history_days :]
+                self.starts_[str(site)] = pd.Timestamp(g[schema.DATE].iloc[0])
+            else:
+                dates = g[schema.DATE]
+                start = roll_start(
+                    self.starts_[str(site)],
+                    dates.iloc[0],
+                    dates.iloc[-1],
+                    self.season,
+                    ROLL_WINDOW_FACTOR * self.max_history_days,
+                )
+                g = g[dates >= start]
             y = g[schema.TARGET].to_numpy(dtype=float)
             z = np.log1p(np.nan_to_num(y, nan=float(np.nanmean(y))))
             if self.calendar:
@@ -129,8 +183,24 @@ class ETSForecaster(Forecaster):
             s: fit_site(y, self.season) for s, y in self._series(history, estimate=True).items()
         }
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickle; a model pickled before ``starts_`` existed gets its fit's first days back.
+
+        Such a model was pickled after ``fit`` (training registers it then), so ``history_``
+        is the fit's history and its trailing window starts where the parameters belong.
+        """
+        self.__dict__.update(state)
+        if "fits_" in state and "starts_" not in state and "history_" in state:
+            self.starts_ = {
+                str(site): pd.Timestamp(g[schema.DATE].iloc[-self.max_history_days :].iloc[0])
+                for site, g in self.history_.groupby(schema.SITE, sort=True)
+            }
+
     def _update(self, history: pd.DataFrame) -> None:
-        """Re-run the filter on the new history with the fitted parameters (no re-estimation)."""
+        """Re-run the filter with the fitted parameters, from the fit's first day.
+
+        No re-estimation; the fitted initial states stay on the weekdays they were estimated on.
+        """
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             for site, y in self._series(history).items():

@@ -19,7 +19,7 @@ from forecasting.features.builder import DirectFeatures
 from forecasting.forecast_frame import QUANTILE_COLUMNS, QUANTILES
 from forecasting.models.base import Forecaster
 from forecasting.models.conformal import calibration_split, per_horizon
-from forecasting.models.ets import _model, _SiteFit, fit_site
+from forecasting.models.ets import _model, _SiteFit, fit_site, in_phase_start
 from forecasting.models.lightgbm import DEFAULT_PARAMS
 
 
@@ -60,7 +60,10 @@ class HybridForecaster(Forecaster):
         max_horizon: Largest horizon trained for.
         features: Design builder for the correction model.
         season: Season length for ETS.
-        max_history_days: Days used to estimate each site's ETS parameters.
+        max_history_days: Days used to estimate each site's ETS parameters. The ETS states
+            are filtered over all the history, from its first day in phase (a whole number of
+            weeks) with the first day of that estimation window, whose weekdays the fitted
+            initial seasonal states belong to; ``update`` filters from that same day.
         calibration_days: Recent cutoffs held out to calibrate the quantiles.
         params: LightGBM parameters over ``DEFAULT_PARAMS`` and ``CORRECTION_PARAMS``.
         warmup_days: Days of ETS filtering before a cutoff may be a training row.
@@ -131,18 +134,27 @@ class HybridForecaster(Forecaster):
         return z - X @ self.betas_[site]
 
     def _states(self, history: pd.DataFrame) -> None:
+        """Filter each site's ETS states with the fitted parameters.
+
+        The filter starts on the history's first day in phase with the estimation window's start
+        (``anchors_``), so the seasonal states keep their weekdays whatever the history's start.
+        """
         self.states_: dict[str, pd.DataFrame] = {}
         self.starts_: dict[str, pd.Timestamp] = {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             for site, g in history.groupby(schema.SITE, sort=True):
+                start = in_phase_start(
+                    self.anchors_[str(site)], g[schema.DATE].iloc[0], self.season
+                )
+                g = g[g[schema.DATE] >= start]
                 y = self._log_series(g)
                 fit = self.fits_[str(site)]
                 model = _model(y, fit.trend, fit.damped, self.season)
                 _, states = model.smooth(fit.params, return_raw=True)  # 30x cheaper than results
                 names = ["level", "trend", "seasonal"] if fit.trend else ["level", "seasonal"]
                 self.states_[str(site)] = pd.DataFrame(np.asarray(states), columns=names)
-                self.starts_[str(site)] = pd.Timestamp(g[schema.DATE].iloc[0])
+                self.starts_[str(site)] = start
 
     def _base(self, meta: pd.DataFrame) -> np.ndarray:
         out = np.empty(len(meta))
@@ -167,9 +179,12 @@ class HybridForecaster(Forecaster):
         self.sites_ = sorted(history[schema.SITE].astype(str).unique())
         self.fits_ = {}
         self.betas_: dict[str, np.ndarray] = {}
+        self.anchors_: dict[str, pd.Timestamp] = {}
         for site, g in history.groupby(schema.SITE, sort=True):
             y = self._log_series(g, estimate=True)
             self.fits_[str(site)] = fit_site(y[-self.max_history_days :], self.season)
+            first = max(len(g) - self.max_history_days, 0)
+            self.anchors_[str(site)] = pd.Timestamp(g[schema.DATE].iloc[first])
         self._states(history)
         X, y, meta = self._builder().training_rows(history, self.max_horizon)
         start = meta["site_id"].map(self.starts_)
@@ -195,6 +210,16 @@ class HybridForecaster(Forecaster):
 
     def _update(self, history: pd.DataFrame) -> None:
         self._states(history)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickle; a model pickled before ``anchors_`` existed keeps its old filter start.
+
+        Its correction model was trained on ETS states filtered from the history's first day,
+        so it keeps filtering from there (its old behaviour) rather than mixing the two.
+        """
+        self.__dict__.update(state)
+        if "starts_" in state and "anchors_" not in state:
+            self.anchors_ = dict(self.starts_)
 
     def _predict(self, horizon: int, future: pd.DataFrame | None) -> pd.DataFrame:
         if horizon > self.max_horizon:
