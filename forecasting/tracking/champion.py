@@ -1,4 +1,12 @@
-"""Load the champion demand model, with a local cache for when the registry is unreachable."""
+"""Load the champion demand model, with a local cache for when the registry is unreachable.
+
+A pickled model runs code when it is loaded, so no copy is unpickled unchecked. The registry
+records the SHA-256 of each version's pickled forecaster (tag :data:`HASH_TAG`). With the
+registry reachable, the cached copy is used only if its hash is the registry's; otherwise it
+is downloaded again, and the download is checked against the same hash. With the registry
+down, the cache is used only if its hash matches the one in its meta file and neither file
+(nor their folder) can be written by anyone but the current user.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +24,11 @@ from forecasting.config import Config
 from forecasting.errors import ForecastingError
 from forecasting.io import atomic_path, atomic_write_text
 from forecasting.models.base import Forecaster
-from forecasting.tracking.errors import NoChampionError, RegistryUnavailableWarning
+from forecasting.tracking.errors import (
+    NoChampionError,
+    RegistryUnavailableWarning,
+    UntrustedModelError,
+)
 from forecasting.tracking.pyfunc import FORECASTER_FILE
 from forecasting.tracking.registry import CHAMPION, client_for, version_by_alias
 from forecasting.tracking.store import (
@@ -27,6 +39,13 @@ from forecasting.tracking.store import (
     resolve_tracking_uri,
     sqlite_path,
     using_store,
+)
+from forecasting.tracking.trust import (
+    HASH_TAG,
+    check_private,
+    sha256_bytes,
+    sha256_file,
+    write_private_dir,
 )
 
 DEFAULT_CACHE = Path(".forecasting") / "champion"
@@ -57,17 +76,19 @@ class LoadedChampion:
 def load_champion(
     cfg: Config, cache_dir: str | Path = DEFAULT_CACHE, timeout: float = HEALTH_TIMEOUT
 ) -> LoadedChampion:
-    """Load ``models:/<model_name>@champion``, keeping a local copy for bad days.
+    """Load ``models:/<model_name>@champion``, keeping a checked local copy for bad days.
 
-    The copy (``<cache_dir>/<name>.pkl`` and ``<name>.json``, written atomically) is reused
-    while the registry's champion is the same version. If the registry cannot be reached
-    within ``timeout`` seconds, the cached copy is used with a
-    :class:`RegistryUnavailableWarning`.
+    The copy (``<cache_dir>/<name>.pkl`` and ``<name>.json``, written atomically, readable by
+    the current user only) is reused while the registry's champion is the same version and
+    its SHA-256 is the one the registry recorded. If the registry cannot be reached within
+    ``timeout`` seconds, the copy is used with a :class:`RegistryUnavailableWarning`, after
+    the checks described in the module docstring.
 
     Raises:
         NoChampionError: If the registry has no champion, or is unreachable and no copy is
-            cached.
-        StoreError: If the configured store is an unusable file store.
+            cached, or the copy is not a model.
+        UntrustedModelError: If a copy fails its hash or ownership checks (nothing is loaded).
+        StoreError: If the configured store is unusable (file store, damaged SQLite file).
     """
     name = cfg.mlflow.model_name
     uri = resolve_tracking_uri(cfg)
@@ -77,20 +98,30 @@ def load_champion(
     problem = _unavailable(uri, timeout)
     if problem is None:
         try:
-            version = version_by_alias(client_for(uri), name, CHAMPION)
+            client = client_for(uri)
+            version = version_by_alias(client, name, CHAMPION)
             if version is None:
                 raise NoChampionError(
                     f"no champion model for '{name}' in {uri}: "
                     "run `forecasting train --data FILE` first"
                 )
             meta = {"name": name, "version": str(version.version), "run_id": version.run_id}
+            expected = _recorded_hash(client, version)
             with using_store(cfg, check=False):  # models:/ downloads use MLflow's global URI
-                return _from_registry(uri, meta, cache)
+                return _from_registry(uri, meta, expected, cache)
         except ForecastingError:
             raise
         except Exception as exc:  # network or server failure: any of them means "unavailable"
             problem = f"registry at {uri} failed: {' '.join(str(exc).split())[:200]}"
     return _from_cache(name, cache, problem, remote=is_remote(uri))
+
+
+def _recorded_hash(client: Any, version: Any) -> str | None:
+    """The forecaster's SHA-256 as the registry recorded it: version tag, else run tag."""
+    digest = (version.tags or {}).get(HASH_TAG)
+    if not digest and version.run_id:
+        digest = client.get_run(version.run_id).data.tags.get(HASH_TAG)
+    return str(digest).lower() if digest else None
 
 
 def _unavailable(uri: str, timeout: float) -> str | None:
@@ -107,30 +138,50 @@ def _read_meta(cache: Path, name: str) -> dict[str, Any] | None:
     if not (meta_path.is_file() and model_path.is_file()):
         return None
     try:
-        meta: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return meta
+    return meta if isinstance(meta, dict) else None
 
 
-def _load(cache: Path, name: str) -> Forecaster:
-    with open(cache / f"{name}.pkl", "rb") as handle:
-        model: Forecaster = pickle.load(handle)
+def _unpickle(data: bytes, path: Path) -> Forecaster:
+    """The forecaster in ``data`` (already checked: hash and, for the cache, owner)."""
+    fix = "Fix: delete it and run `forecasting daily` with the registry reachable"
+    try:
+        model = pickle.loads(data)
+    except Exception as exc:  # unpickling raises many types; any of them means unusable
+        raise NoChampionError(
+            f"cached champion {path} is not a readable model ({type(exc).__name__}). {fix}"
+        ) from None
+    if not isinstance(model, Forecaster):
+        raise NoChampionError(f"cached champion {path} is not a forecasting model. {fix}")
     return model
 
 
-def _from_registry(uri: str, meta: dict[str, Any], cache: Path) -> LoadedChampion:
+def _from_registry(
+    uri: str, meta: dict[str, Any], expected: str | None, cache: Path
+) -> LoadedChampion:
     name = meta["name"]
+    model_path = cache / f"{name}.pkl"
     cached = _read_meta(cache, name)
     same = cached is not None and all(
         cached.get(k) == v for k, v in {**meta, "tracking_uri": uri}.items()
     )
-    if not same or cached is None:
-        cached = {**meta, "tracking_uri": uri, "cached_at": _now()}
-        _download(uri, name, meta["version"], cache / f"{name}.pkl")
+    data = model_path.read_bytes() if same else None
+    # a version logged before hashes were kept cannot be checked: downloaded every time
+    if cached is None or data is None or expected is None or sha256_bytes(data) != expected:
+        write_private_dir(cache)
+        digest = _download(uri, name, meta["version"], model_path, expected)
+        cached = {**meta, "tracking_uri": uri, "sha256": digest, "cached_at": _now()}
         atomic_write_text(cache / f"{name}.json", json.dumps(cached, indent=2) + "\n")
+        data = model_path.read_bytes()
+        if sha256_bytes(data) != digest:  # replaced between the write and the read
+            raise UntrustedModelError(
+                f"cached champion {model_path} changed while it was being written; nothing "
+                f"was loaded. Fix: make sure only you can write {cache}"
+            )
     return LoadedChampion(
-        model=_load(cache, name),
+        model=_unpickle(data, model_path),
         ref=f"models:/{name}@{CHAMPION}",
         version=meta["version"],
         run_id=meta["run_id"],
@@ -139,7 +190,16 @@ def _from_registry(uri: str, meta: dict[str, Any], cache: Path) -> LoadedChampio
     )
 
 
-def _download(uri: str, name: str, version: str, target: Path) -> None:
+def _download(uri: str, name: str, version: str, target: Path, expected: str | None) -> str:
+    """Download the version's forecaster to ``target`` if its hash is ``expected``.
+
+    Returns:
+        The file's SHA-256.
+
+    Raises:
+        NoChampionError: If the version holds no forecaster.
+        UntrustedModelError: If the downloaded file is not what the registry recorded.
+    """
     import mlflow
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -155,8 +215,17 @@ def _download(uri: str, name: str, version: str, target: Path) -> None:
                 f"champion '{name}' version {version} is not a forecasting demand model "
                 f"(no {FORECASTER_FILE}). Fix: promote a model logged by `forecasting train`"
             )
+        digest = sha256_file(found[0])
+        if expected is not None and digest != expected:
+            raise UntrustedModelError(
+                f"the {FORECASTER_FILE} of '{name}' version {version} in {uri} does not match "
+                f"the SHA-256 the registry recorded ({HASH_TAG}): its artifact was changed "
+                "after it was logged, so it was not loaded. Fix: check who can write the "
+                "MLflow store's artifacts; promote a model you trust"
+            )
         with atomic_path(target) as tmp_target:
             shutil.copyfile(found[0], tmp_target)
+    return digest
 
 
 def _from_cache(name: str, cache: Path, problem: str, remote: bool) -> LoadedChampion:
@@ -167,15 +236,28 @@ def _from_cache(name: str, cache: Path, problem: str, remote: bool) -> LoadedCha
             f"no champion model for '{name}': {problem}, and no cached copy in {cache}. "
             f"Fix: {fix}run `forecasting train --data FILE` first"
         )
+    model_path, meta_path = cache / f"{name}.pkl", cache / f"{name}.json"
+    what = f"with the registry unavailable ({problem}), the cached champion"
+    for path in (cache, meta_path, model_path):
+        check_private(path, what)
+    data = model_path.read_bytes()
+    recorded = meta.get("sha256")
+    if not recorded or sha256_bytes(data) != str(recorded).lower():
+        raise UntrustedModelError(
+            f"{what} {model_path} does not match the SHA-256 in {meta_path}, so it was not "
+            "loaded. Fix: run `forecasting daily` with the registry reachable to fetch the "
+            "champion again"
+        )
+    model = _unpickle(data, model_path)
     warnings.warn(
         f"MLflow registry unavailable ({problem}): using the locally cached champion "
         f"'{name}' version {meta.get('version')} from {meta.get('cached_at')} "
-        f"({cache / (name + '.pkl')}); it may be out of date",
+        f"({model_path}); it may be out of date",
         RegistryUnavailableWarning,
         stacklevel=3,
     )
     return LoadedChampion(
-        model=_load(cache, name),
+        model=model,
         ref=f"models:/{name}@{CHAMPION}",
         version=str(meta.get("version")),
         run_id=meta.get("run_id"),

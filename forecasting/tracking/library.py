@@ -72,10 +72,11 @@ def promote(
         TrackingError: If there is nothing to promote or ``force`` lacks a reason.
     """
     from forecasting.tracking import registry
+    from forecasting.tracking.sqlite import store_lock
     from forecasting.tracking.store import using_store
 
     cfg = cfg or Config()
-    with using_store(cfg) as uri:
+    with using_store(cfg) as uri, store_lock(uri):  # one alias move at a time
         return registry.promote(
             registry.client_for(uri),
             cfg.mlflow.model_name,

@@ -18,6 +18,7 @@ from mlflow.pyfunc import PythonModel
 from forecasting.data import schema
 from forecasting.errors import NotFittedError
 from forecasting.models.base import Forecaster
+from forecasting.tracking.trust import HASH_TAG, sha256_bytes
 
 if TYPE_CHECKING:
     from mlflow.models.model import ModelInfo
@@ -98,6 +99,10 @@ def log_demand_model(
 ) -> ModelInfo:
     """Log a fitted forecaster as a pyfunc model in the active run (and register it).
 
+    The SHA-256 of the pickled forecaster is kept as a tag (:data:`HASH_TAG`) of the run and
+    of the registered version: :func:`~forecasting.tracking.champion.load_champion` checks
+    every copy against it before unpickling.
+
     Args:
         model: The fitted forecaster (pickled as the model's artifact).
         frame: Its training DemandFrame (for the input example; no rows beyond it are kept).
@@ -124,8 +129,11 @@ def log_demand_model(
         warnings.simplefilter("ignore", UserWarning)
         signature = infer_signature(example, output, params={"horizon": horizon})
         path = Path(tmp) / FORECASTER_FILE
-        path.write_bytes(pickle.dumps(model))
-        return mlflow.pyfunc.log_model(
+        data = pickle.dumps(model)
+        path.write_bytes(data)
+        digest = sha256_bytes(data)
+        mlflow.set_tag(HASH_TAG, digest)
+        info = mlflow.pyfunc.log_model(
             name=name,
             python_model=DemandPyfunc(horizon),
             artifacts={FORECASTER_ARTIFACT: str(path)},
@@ -134,3 +142,8 @@ def log_demand_model(
             pip_requirements=pip_requirements(),
             registered_model_name=registered_model_name,
         )
+    if registered_model_name and info.registered_model_version is not None:
+        mlflow.MlflowClient().set_model_version_tag(
+            registered_model_name, str(info.registered_model_version), HASH_TAG, digest
+        )
+    return info

@@ -85,7 +85,7 @@ def log_readmission_run(
                 info = _log_sklearn(model, features, name if register else None)
                 if register and info.registered_model_version is not None:
                     version = str(info.registered_model_version)
-                    alias = assign_alias(client_for(uri), name, version)
+                    alias = assign_alias(client_for(uri), name, version, uri)
     return TrackedRun(run.info.run_id, version, alias)
 
 

@@ -58,11 +58,28 @@ def version_by_alias(client: MlflowClient, name: str, alias: str) -> ModelVersio
         raise
 
 
-def assign_alias(client: MlflowClient, name: str, version: str) -> str:
-    """Give a new version its alias: ``champion`` if there is none yet, else ``challenger``."""
-    alias = CHALLENGER if version_by_alias(client, name, CHAMPION) else CHAMPION
-    client.set_registered_model_alias(name, alias, version)
-    return alias
+def assign_alias(client: MlflowClient, name: str, version: str, uri: str = "") -> str | None:
+    """Give a new version its alias: ``champion`` if there is none yet, else ``challenger``.
+
+    Under the store's lock (see :func:`~forecasting.tracking.sqlite.store_lock`), so that two
+    runs finishing at once do not both become champion. Returns the alias the version holds
+    when read back, which a later run may already have taken (``None`` then).
+    """
+    from forecasting.tracking.sqlite import store_lock
+
+    with store_lock(uri):
+        alias = CHALLENGER if version_by_alias(client, name, CHAMPION) else CHAMPION
+        client.set_registered_model_alias(name, alias, version)
+    return alias_of(client, name, version)
+
+
+def alias_of(client: MlflowClient, name: str, version: str) -> str | None:
+    """The alias ``version`` holds now (``champion`` first), or ``None``."""
+    aliases = set(client.get_model_version(name, version).aliases or ())
+    for alias in (CHAMPION, CHALLENGER):
+        if alias in aliases:
+            return alias
+    return next(iter(sorted(aliases)), None)
 
 
 def run_metric(client: MlflowClient, version: ModelVersion, metric: str) -> float | None:

@@ -21,6 +21,14 @@ from forecasting.config import Config
 from forecasting.tracking.errors import PrivacyError
 
 KIND_TAG = "forecasting.kind"
+SOURCE_TAG = "mlflow.source.name"
+#: What the UI shows as a run's source, instead of MLflow's choice (``sys.argv[0]``: the
+#: absolute path of the virtualenv's script, which says where and by whom it was installed).
+COMMANDS = {
+    "train": "forecasting train",
+    "backtest": "forecasting backtest",
+    "readmission": "forecasting readmission train",
+}
 DETAIL_METRICS = ("MAE", "MASE", "pinball", "cov80", "cov90")
 PRIVATE_COLUMNS = frozenset({"patient_id", "episode_id", "nhs_number", "mrn"})
 MAX_PARAM_CHARS = 500
@@ -84,12 +92,25 @@ def flat_params(params: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
 def log_context(
     cfg: Config, kind: str, params: Mapping[str, Any], fingerprint: Mapping[str, Any]
 ) -> None:
-    """Tags, parameters (own, ``data.*`` fingerprint, ``config.*``) and ``config.yaml``."""
+    """Tags, parameters (own, ``data.*`` fingerprint, ``config.*``) and ``config.yaml``.
+
+    Tags: the kind, the package version, the process (for :mod:`~forecasting.tracking.stale`)
+    and a source name of the form ``forecasting <command>``.
+    """
     import mlflow
     import yaml
 
+    from forecasting.tracking.stale import process_tags
+
     config = cfg.model_dump(mode="json")
-    mlflow.set_tags({KIND_TAG: kind, "forecasting.version": __version__})
+    mlflow.set_tags(
+        {
+            KIND_TAG: kind,
+            "forecasting.version": __version__,
+            SOURCE_TAG: COMMANDS.get(kind, f"forecasting {kind}"),
+            **process_tags(),
+        }
+    )
     mlflow.log_params(
         {
             **flat_params(params),

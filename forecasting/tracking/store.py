@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlparse
 
 from forecasting.config import Config
 from forecasting.tracking.errors import StoreError
+from forecasting.tracking.sqlite import check_sqlite, store_lock
 
 HEALTH_TIMEOUT = 3.0
 _SQLITE = "sqlite:///"
@@ -71,7 +72,8 @@ def check_store(uri: str, configured: bool = False, timeout: float = HEALTH_TIME
 
     Raises:
         StoreError: For a file store (MLflow 3 keeps it in maintenance mode and refuses new
-            runs; a leftover ``./mlruns`` folder silently selects it) or an unreachable server.
+            runs; a leftover ``./mlruns`` folder silently selects it), a SQLite file that is
+            not a whole database, or an unreachable server.
     """
     if is_file_store(uri):
         if configured:
@@ -84,6 +86,9 @@ def check_store(uri: str, configured: bool = False, timeout: float = HEALTH_TIME
             "./mlflow.db, and it refuses new runs. Fix: migrate it (mlflow migrate-filestore), "
             "move it aside (mv mlruns mlruns.old), or set mlflow.tracking_uri in the config"
         )
+    db = sqlite_path(uri)
+    if db is not None:
+        check_sqlite(db)
     if is_remote(uri) and not reachable(uri, timeout):
         where = "mlflow.tracking_uri" if configured else "MLFLOW_TRACKING_URI"
         raise StoreError(
@@ -107,6 +112,7 @@ def using_store(cfg: Config, check: bool = True) -> Iterator[str]:
     configured = bool(cfg.mlflow.tracking_uri)
     if check:
         check_store(uri, configured)
+    ensure_store(uri)
     if not configured:
         yield uri
         return
@@ -125,6 +131,24 @@ def using_store(cfg: Config, check: bool = True) -> Iterator[str]:
             MLFLOW_TRACKING_URI.set(env_before)
 
 
+def ensure_store(uri: str) -> None:
+    """Create a SQLite store's tables now, one process at a time.
+
+    MLflow creates the tables of a new ``mlflow.db`` on first use; two processes doing it at
+    once collide (``table ... already exists``). Under the store's lock the second one finds
+    the tables made. Other stores are left to their server.
+    """
+    db = sqlite_path(uri)
+    if db is None:
+        return
+    with store_lock(uri):
+        from forecasting.tracking.registry import client_for
+
+        client = client_for(uri)
+        client.search_experiments(max_results=1)
+        client.search_registered_models(max_results=1)
+
+
 def use_experiment(name: str, uri: str) -> str:
     """Make ``name`` the active experiment, creating it if needed; return its id.
 
@@ -137,10 +161,20 @@ def use_experiment(name: str, uri: str) -> str:
     if experiment is None:
         db = sqlite_path(uri)
         location = None if db is None else str(db.parent / "mlruns" / _folder_name(name))
-        experiment_id = mlflow.create_experiment(name, artifact_location=location)
+        with store_lock(uri):  # two first runs must not both create it
+            experiment = mlflow.get_experiment_by_name(name)
+            experiment_id = (
+                mlflow.create_experiment(name, artifact_location=location)
+                if experiment is None
+                else experiment.experiment_id
+            )
     else:
         experiment_id = experiment.experiment_id
     mlflow.set_experiment(experiment_id=experiment_id)
+    from forecasting.tracking.registry import client_for
+    from forecasting.tracking.stale import close_stale_runs
+
+    close_stale_runs(client_for(uri), str(experiment_id))
     return str(experiment_id)
 
 

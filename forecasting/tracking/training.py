@@ -22,7 +22,8 @@ class TrainResult:
     Attributes:
         run_id: The MLflow run.
         model_version: Registered version of ``cfg.mlflow.model_name``.
-        alias: ``champion`` (first model under the name) or ``challenger``.
+        alias: ``champion`` (first model under the name) or ``challenger``, as read back from
+            the registry when the run ended; ``None`` if a concurrent run took it since.
         metrics: Overall backtest metrics of the model (``pinball``, ``MAE``, …).
         model: The forecaster fitted on all the data.
         forecast: Its forecast of the next ``cfg.horizon`` days.
@@ -74,7 +75,7 @@ def train_demand_model(
     from forecasting.models import make_model
     from forecasting.tracking.fingerprint import frame_fingerprint
     from forecasting.tracking.pyfunc import log_demand_model
-    from forecasting.tracking.registry import assign_alias, client_for
+    from forecasting.tracking.registry import alias_of, assign_alias, client_for
     from forecasting.tracking.runs import demand_metrics, demand_tables, log_context
     from forecasting.tracking.runs import log_demand_artifacts as log_artifacts
     from forecasting.tracking.store import (
@@ -124,8 +125,10 @@ def train_demand_model(
             _log_importance(fitted)
             if name and info.registered_model_version is not None:
                 version = str(info.registered_model_version)
-                alias = assign_alias(client_for(uri), name, version)
+                assign_alias(client_for(uri), name, version, uri)
                 mlflow.set_tags({"registered_model": name, "registered_version": version})
+        if name and version is not None:
+            alias = alias_of(client_for(uri), name, version)
     overall = {k: v for k, v in metrics.items() if "/" not in k}
     return TrainResult(run.info.run_id, version, alias, overall, fitted, forecast)
 
