@@ -95,7 +95,7 @@ def with_loader_options(command: Callable[P, R]) -> Callable[P, R]:
     Returns:
         The command with a ``--resample`` option.
     """
-    signature = inspect.signature(command)
+    signature = inspect.signature(command, eval_str=True)  # Typer reads the Annotated options
     if "resample" in signature.parameters:
         return command
 

@@ -113,6 +113,30 @@ def _read_bytes(path: Path) -> bytes:
         ) from None
 
 
+#: Leading bytes of binary formats people save under a .csv name: (magic, what it is, fix).
+_BINARY_FORMATS = (
+    (
+        b"PK\x03\x04",
+        "a ZIP archive (an Excel .xlsx/.ods workbook?), not CSV text",
+        "open it in Excel and save as 'CSV UTF-8 (Comma delimited)', then pass that file",
+    ),
+    (
+        b"\xd0\xcf\x11\xe0",
+        "an old Excel .xls workbook, not CSV text",
+        "open it in Excel and save as 'CSV UTF-8 (Comma delimited)', then pass that file",
+    ),
+    (b"PAR1", "a Parquet file, not CSV text", "rename it to end in .parquet"),
+    (b"\x1f\x8b", "gzip-compressed, not plain CSV text", "rename it to end in .csv.gz"),
+)
+
+
+def _refuse_binary(data: bytes, path: Path) -> None:
+    """Raise for a known binary format saved under a text name (e.g. an .xlsx renamed .csv)."""
+    for magic, what, fix in _BINARY_FORMATS:
+        if data.startswith(magic):
+            raise DataFileError(f"the file is {what}", path=path, fix=fix)
+
+
 def _decode(data: bytes, path: Path) -> str:
     """Decode UTF-8 (with or without BOM), naming the first bad byte and its line."""
     start = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
@@ -174,6 +198,7 @@ def _read_csv(data: bytes, path: Path) -> pd.DataFrame:
                 path=path,
                 fix="re-compress it with gzip, or drop the .gz from the name if it is plain text",
             ) from None
+    _refuse_binary(data, path)
     text = _decode(data, path)
     stripped = _LEADING_BLANK_LINES.sub("", text)
     skipped = text.count("\n", 0, len(text) - len(stripped))

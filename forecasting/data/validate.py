@@ -73,6 +73,7 @@ from forecasting.data.parse import (
     _parse_flags,
     _parse_sites,
     _try_numbers,
+    is_missing,
     parse_numbers,
     warn_fractional,
 )
@@ -91,6 +92,7 @@ from forecasting.errors import (
     IgnoredColumnsWarning,
     MissingDatesError,
     MissingDatesWarning,
+    SchemaError,
     ShortHistoryWarning,
 )
 
@@ -121,6 +123,20 @@ def _finalise(out: pd.DataFrame, path: str | Path | None) -> pd.DataFrame:
     if path is not None:
         out.attrs["source"] = str(path)
     return out
+
+
+def _refuse_empty_column(frame: pd.DataFrame, column: str, path: str | None) -> None:
+    """Raise if the target column has no value in any row (the wrong column, or a blank export)."""
+    if not is_missing(frame[column]).all():
+        return
+    found = format_list([f"'{name}'" for name in frame.columns if name != column], 8)
+    raise SchemaError(
+        f"the column is empty in every row; other columns: {found}",
+        path=path,
+        column=column,
+        fix="name the column holding the daily counts with --target-col, or export the data "
+        "again with the counts filled in",
+    )
 
 
 def to_demand_frame(
@@ -208,6 +224,7 @@ def to_demand_frame(
     else:
         sites = _parse_sites(frame[cols.site_col], rows, column=cols.site_col, path=where)
     out = pd.DataFrame({SITE: sites, DATE: dates}, index=frame.index)
+    _refuse_empty_column(frame, cols.target_col, where)
     out[TARGET] = parse_numbers(
         frame[cols.target_col],
         rows,
