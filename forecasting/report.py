@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from forecasting.data import schema
-from forecasting.io import atomic_path, atomic_write_text
+from forecasting.io import StagedOutputs
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -80,7 +80,8 @@ def site_warning_figure(
     half = pd.Timedelta(hours=12)
     for day, level in zip(pd.to_datetime(w[schema.DATE]), w["level"].astype(int), strict=True):
         top.axvspan(day - half, day + half, color=LEVEL_COLOURS[level], alpha=0.12)
-    top.set_title(f"{site}: attendances, forecast and recommended escalation level")
+    shown = str(site).replace("$", r"\$")  # no mathtext from a site id
+    top.set_title(f"{shown}: attendances, forecast and recommended escalation level")
     top.tick_params(axis="x", labelbottom=True, labelrotation=0, labelsize=8)
     labels = [f"{d:%a %d %b}" for d in pd.to_datetime(w[schema.DATE])]
     x = range(len(labels))
@@ -104,8 +105,15 @@ def site_warning_figure(
     return fig
 
 
-def _slug(site: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", site).strip("_") or "site"
+def _slug(site: str, taken: set[str]) -> str:
+    """A file name stem for ``site``: safe characters only, unique among ``taken``."""
+    base = re.sub(r"[^A-Za-z0-9_.-]+", "_", site).strip("_.") or "site"
+    slug, n = base, 1
+    while slug.lower() in taken:
+        n += 1
+        slug = f"{base}_{n}"
+    taken.add(slug.lower())
+    return slug
 
 
 def _table_rows(w: pd.DataFrame) -> str:
@@ -165,31 +173,39 @@ def write_report(
 
     Returns:
         Paths by site, plus ``"index"`` for the HTML page.
+
+    Raises:
+        OSError: Naming the file that could not be written (``out_dir`` is a file, the folder
+            is not writable, the disk is full); no file of an earlier report is replaced.
     """
     import matplotlib.pyplot as plt
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
     parts = [_HEAD.format(title=html.escape(title))]
-    for site in sorted(warnings[schema.SITE].astype(str).unique()):
-        fig = site_warning_figure(
-            history, forecast, warnings, site, comfort=comfort, ceiling=ceiling
-        )
-        png = out / f"{_slug(site)}.png"
-        with atomic_path(png) as tmp:
-            fig.savefig(tmp, dpi=110, format="png")
-        plt.close(fig)
-        paths[site] = png
-        w = warnings[warnings[schema.SITE].astype(str) == site]
-        data = base64.b64encode(png.read_bytes()).decode("ascii")
-        parts.append(
-            f"<h2>{html.escape(site)}</h2><img alt='{html.escape(site)}' "
-            f"src='data:image/png;base64,{data}'>"
-            "<table><tr><th>day</th><th>level</th><th>attendances (90%)</th><th>P(surge)</th>"
-            "<th>occupancy</th><th>electives to review</th><th>reasons</th></tr>"
-            f"{_table_rows(w)}</table>"
-        )
-    parts.append("</body></html>\n")
-    paths["index"] = atomic_write_text(out / "index.html", "\n".join(parts))
+    taken: set[str] = {"index"}
+    with StagedOutputs() as staged:  # nothing replaced unless every file is written
+        for site in sorted(warnings[schema.SITE].astype(str).unique()):
+            fig = site_warning_figure(
+                history, forecast, warnings, site, comfort=comfort, ceiling=ceiling
+            )
+            png = out / f"{_slug(site, taken)}.png"
+            try:
+                with staged.path(png) as tmp:
+                    fig.savefig(tmp, dpi=110, format="png")
+                    data = base64.b64encode(tmp.read_bytes()).decode("ascii")
+            finally:
+                plt.close(fig)
+            paths[site] = png
+            w = warnings[warnings[schema.SITE].astype(str) == site]
+            parts.append(
+                f"<h2>{html.escape(site)}</h2><img alt='{html.escape(site, quote=True)}' "
+                f"src='data:image/png;base64,{data}'>"
+                "<table><tr><th>day</th><th>level</th><th>attendances (90%)</th>"
+                "<th>P(surge)</th><th>occupancy</th><th>electives to review</th>"
+                f"<th>reasons</th></tr>{_table_rows(w)}</table>"
+            )
+        parts.append("</body></html>\n")
+        paths["index"] = out / "index.html"
+        staged.write_text(paths["index"], "\n".join(parts))
     return paths

@@ -5,13 +5,23 @@ from __future__ import annotations
 import enum
 import json
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from forecasting.cli.common import cli_command, console, err_console, parse_date
+from forecasting.cli.common import (
+    EXIT_LEVEL_REACHED,
+    cli_command,
+    console,
+    err_console,
+    flush_notes,
+    note,
+    parse_date,
+    plain,
+)
 from forecasting.cli.data import (
     ConfigOpt,
     DateColOpt,
@@ -29,7 +39,6 @@ if TYPE_CHECKING:
     from forecasting.daily import DailyResult
 
 DEFAULT_HISTORY = Path("forecasting-warnings.db")
-EXIT_LEVEL_REACHED = 1
 SITES_FILE = "sites.yaml"
 
 
@@ -58,10 +67,20 @@ def _config(config: Path | None, sites: Path | None, data: Path) -> Config:
     cfg = load_config(config)
     if sites is None and (data.parent / SITES_FILE).is_file():
         sites = data.parent / SITES_FILE
-        err_console.print(f"Site settings from {sites}")
+        note(f"Site settings from {plain(sites)}")
     if sites is not None:
         cfg = cfg.model_copy(update={"sites": {**load_sites(sites), **cfg.sites}})
     return cfg
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One run's result with the data and the champion it came from."""
+
+    result: DailyResult
+    frame: pd.DataFrame
+    ref: str
+    source: str
 
 
 def _run(
@@ -69,7 +88,7 @@ def _run(
     as_of: str | None,
     cfg: Config,
     mapping_args: tuple[str | None, str | None, str | None, list[str] | None, str | None],
-) -> tuple[DailyResult, pd.DataFrame, str]:
+) -> _Run:
     from forecasting.cli.models import quiet_mlflow
     from forecasting.daily import daily_warnings
     from forecasting.tracking import load_champion
@@ -81,24 +100,38 @@ def _run(
         champ = load_champion(cfg)
     ref = f"{champ.ref} (version {champ.version})"
     if champ.source == "cache":
-        err_console.print(
+        note(
             f"[bold red]REGISTRY UNREACHABLE: warnings come from the locally cached champion "
-            f"{ref}, cached {champ.cached_at}.[/]"
+            f"{plain(ref)}, cached {plain(champ.cached_at)}.[/]"
         )
         ref += " [cached copy]"
     with console.status("Forecasting and assessing risk…"):
         result = daily_warnings(frame, champ.model, cfg, as_of=day)
-    return result, frame, ref
+    return _Run(result, frame, ref, str(champ.source))
 
 
-def _write(text: str, out: Path | None) -> None:
-    from forecasting.io import atomic_write_text
+def _preflight(out: Path | None, history: Path | None) -> None:
+    """Fail in a second, before the champion loads, if an output could not be written.
 
-    if out is None:
-        sys.stdout.write(text)
-    else:
-        atomic_write_text(out, text)
-        err_console.print(f"Wrote {out}")
+    Raises:
+        OSError: ``out`` is a folder or its folder is not writable.
+        WarningHistoryError: ``history`` is not a usable warning history.
+    """
+    from forecasting.escalation import WarningHistory
+    from forecasting.io import check_writable_file
+
+    if out is not None:
+        check_writable_file(out)
+    if history is not None:
+        WarningHistory(history).check()
+
+
+def _text(warnings: pd.DataFrame, fmt: DailyFormat) -> str:
+    from forecasting.escalation import to_flat, to_records
+
+    if fmt is DailyFormat.json:
+        return json.dumps(to_records(warnings), indent=2) + "\n"
+    return str(to_flat(warnings).to_csv(index=False))
 
 
 @cli_command
@@ -131,25 +164,42 @@ def daily_command(
 ) -> None:
     """Recommended escalation levels and planned-care advice for the next days, per site.
 
-    Exit codes: 0 done; 1 a day reached --fail-on-level; 2 bad input.
+    Nothing is replaced unless the whole run succeeds: the output file is written beside its
+    target, the warnings are appended to the history (one transaction), and only then is the
+    file renamed into place, so a file on disk always has its warnings in the history.
+    Records carry model_source: registry, or cache when the registry was unreachable.
+
+    Exit codes: 0 done; 1 a day reached --fail-on-level; 2 bad input or an unusable file
+    (unreadable data, unwritable output, full disk, broken history), nothing replaced; 70
+    internal error (a bug: FORECASTING_DEBUG=1 shows the traceback); 130 interrupted.
     """
     from forecasting.cli.render import show_warnings
-    from forecasting.escalation import WarningHistory, to_flat, to_records
+    from forecasting.escalation import WarningHistory
+    from forecasting.io import StagedOutputs
 
+    _preflight(out, None if no_history else history)
     cfg = _config(config, sites, data)
-    result, _, ref = _run(data, as_of, cfg, (site_col, date_col, target_col, extra_cols, site_name))
-    w = result.warnings
-    if fmt is DailyFormat.table:
-        show_warnings(console, w, f"Warnings from data to {result.as_of:%a %d %b %Y}, {ref}")
+    run = _run(data, as_of, cfg, (site_col, date_col, target_col, extra_cols, site_name))
+    result = run.result
+    w = result.warnings.assign(model_source=run.source)
+    text = _text(w, DailyFormat.csv if fmt is DailyFormat.table else fmt)
+    with StagedOutputs() as staged:
         if out is not None:
-            _write(to_flat(w).to_csv(index=False), out)
-    elif fmt is DailyFormat.json:
-        _write(json.dumps(to_records(w), indent=2) + "\n", out)
-    else:
-        _write(to_flat(w).to_csv(index=False), out)
+            staged.write_text(out, text)
+        if not no_history:
+            WarningHistory(history).append(w, issued_at=datetime.now(UTC), model_ref=run.ref)
+    # committed: the history first, then the file renamed into place
+    flush_notes()
+    if fmt is DailyFormat.table:
+        title = f"Warnings from data to {result.as_of:%a %d %b %Y}, {run.ref}"
+        show_warnings(console, w, title)
+    elif out is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    if out is not None:
+        err_console.print(f"Wrote {plain(out)}", soft_wrap=True)
     if not no_history:
-        WarningHistory(history).append(w, issued_at=datetime.now(UTC), model_ref=ref)
-        err_console.print(f"Appended {len(w)} warnings to {history}")
+        err_console.print(f"Appended {len(w)} warnings to {plain(history)}", soft_wrap=True)
     top = int(w["level"].max())
     if fail_on_level is not None and top >= fail_on_level:
         err_console.print(f"Level {top} reached (--fail-on-level {fail_on_level}).")
@@ -171,21 +221,31 @@ def report_command(
     site_name: SiteNameOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """A picture per site (history, forecast fan, surge line, levels) and an HTML page."""
+    """A picture per site (history, forecast fan, surge line, levels) and an HTML page.
+
+    The files are written beside their targets and renamed into place only once every picture
+    and the page are done: a failed run leaves an earlier report as it was.
+
+    Exit codes: 0 done; 2 bad input or an unusable file (unreadable data, --out not a folder,
+    unwritable folder, full disk), nothing replaced; 70 internal error; 130 interrupted.
+    """
+    from forecasting.io import check_writable_dir
     from forecasting.report import write_report
 
+    check_writable_dir(out)
     cfg = _config(config, sites, data)
-    result, frame, ref = _run(
-        data, as_of, cfg, (site_col, date_col, target_col, extra_cols, site_name)
-    )
+    run = _run(data, as_of, cfg, (site_col, date_col, target_col, extra_cols, site_name))
     with console.status("Drawing…"):
         paths = write_report(
-            frame,
-            result.forecast,
-            result.warnings,
+            run.frame,
+            run.result.forecast,
+            run.result.warnings,
             out,
-            title=f"ED demand warnings, {ref}",
+            title=f"ED demand warnings, {run.ref}",
             comfort=cfg.thresholds.occupancy_comfort,
             ceiling=cfg.thresholds.occupancy_ceiling,
         )
-    console.print(f"Wrote {len(paths) - 1} site picture(s) and {paths['index']}")
+    flush_notes()
+    console.print(
+        f"Wrote {len(paths) - 1} site picture(s) and {plain(paths['index'])}", soft_wrap=True
+    )

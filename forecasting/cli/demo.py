@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from forecasting.cli.common import cli_command, console
+from forecasting.cli.common import cli_command, console, plain
 
 DEMO_MODELS = ("snaive", "ensemble")
 
@@ -36,16 +36,20 @@ def demo(
     from forecasting.data.synth import synth_demand
     from forecasting.escalation import to_records
     from forecasting.evaluate.summary import evaluate
-    from forecasting.io import atomic_path, atomic_write_text
+    from forecasting.io import atomic_path, atomic_write_text, check_writable_dir
     from forecasting.report import write_report
     from forecasting.tracking.store import resolve_tracking_uri
     from forecasting.tracking.training import train_demand_model
 
+    check_writable_dir(out)
     end = date.today() - timedelta(days=1)
     with console.status("Synthesising demand and discharge episodes…"):
         data = synth_demand(n_sites=sites, years=years, end=end, seed=seed)
         paths = write_synth(data, out)
-    console.print(f"[bold]1. Data[/] written to {out}/ (demand.csv, episodes.csv, sites.yaml)")
+    console.print(
+        f"[bold]1. Data[/] written to {plain(out)}/ (demand.csv, episodes.csv, sites.yaml)",
+        soft_wrap=True,
+    )
     frame, report = check_demand_file(paths["demand"], as_of=end + timedelta(days=1))
     console.print(report_title(report), soft_wrap=True)
     console.print(report_table(report))
@@ -68,14 +72,17 @@ def demo(
     with console.status("Training on all history and logging the run…"):
         trained = train_demand_model(frame, cfg, model="ensemble", backtest_frame=bt)
     console.print(
-        f"Registered {cfg.mlflow.model_name} version {trained.model_version} "
-        f"(alias {trained.alias}) in {resolve_tracking_uri(cfg)}; browse it with: forecasting ui"
+        f"Registered {plain(cfg.mlflow.model_name)} version {trained.model_version} "
+        f"(alias {trained.alias}) in {plain(resolve_tracking_uri(cfg))}; "
+        "browse it with: forecasting ui",
+        soft_wrap=True,
     )
 
     console.print(f"\n[bold]4. Today's warnings[/] from data to {end:%a %d %b %Y}")
     full = load_demand(paths["demand"], as_of=end + timedelta(days=1))
     result = daily_warnings(full, trained.model, cfg)
-    records = json.dumps(to_records(result.warnings), indent=2) + "\n"
+    warnings = result.warnings.assign(model_source="registry")  # the model just registered
+    records = json.dumps(to_records(warnings), indent=2) + "\n"
     atomic_write_text(out / "warnings.json", records)
     t = cfg.thresholds
     pictures = write_report(
@@ -88,10 +95,12 @@ def demo(
     )
     show_warnings(console, result.warnings, "Recommended levels for the next 7 days")
     console.print(
-        f"Warnings written to {out / 'warnings.json'}; pictures and a web page in "
-        f"{pictures['index'].parent}/ (open index.html)."
+        f"Warnings written to {plain(out / 'warnings.json')}; pictures and a web page in "
+        f"{plain(pictures['index'].parent)}/ (open index.html).",
+        soft_wrap=True,
     )
     console.print(
-        "\nEvery morning: [bold]forecasting daily --data " + str(paths["demand"]) + "[/]"
-        " (after [bold]forecasting train --data …[/] once)"
+        "\nEvery morning: [bold]forecasting daily --data " + plain(paths["demand"]) + "[/]"
+        " (after [bold]forecasting train --data …[/] once)",
+        soft_wrap=True,
     )

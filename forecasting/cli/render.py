@@ -1,4 +1,8 @@
-"""Rich renderings of library results for the terminal."""
+"""Rich renderings of library results for the terminal.
+
+Rich reads ``[...]`` in strings as markup, so every user-supplied string (site ids, paths,
+model names, reasons, titles naming files) is escaped or passed as :class:`rich.text.Text`.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,9 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 if TYPE_CHECKING:
     from forecasting.data.check import DataReport
@@ -20,9 +26,9 @@ def _num(x: float, fmt: str) -> str:
 
 
 def report_title(report: DataReport) -> str:
-    """One line summing up a data report."""
+    """One line summing up a data report (Rich markup: the file name is escaped)."""
     return (
-        f"{report.source}: {report.n_sites} site(s), {report.n_rows:,} rows, "
+        f"{escape(str(report.source))}: {report.n_sites} site(s), {report.n_rows:,} rows, "
         f"{report.start:%Y-%m-%d} to {report.end:%Y-%m-%d}"
     )
 
@@ -42,7 +48,7 @@ def report_table(report: DataReport, max_sites: int = 30) -> Table:
         r = SimpleNamespace(**{str(k): v for k, v in row.items()})
         peak = f"{r.peak_month} ×{r.seasonal_ratio:.2f}" if r.peak_month else "–"
         t.add_row(
-            str(r.site_id),
+            Text(str(r.site_id)),
             f"{r.start:%Y-%m-%d}",
             f"{r.days:,}",
             f"{r.filled_days:,}",
@@ -79,10 +85,13 @@ def metrics_table(metrics: pd.DataFrame, title: str) -> Table:
     for header, _ in METRIC_FORMATS.values():
         t.add_column(header, justify="right", no_wrap=True)
     for row in metrics.sort_values("MAE").to_dict(orient="records"):
-        t.add_row(str(row["model"]), *[_num(row[c], f) for c, (_, f) in METRIC_FORMATS.items()])
+        t.add_row(
+            Text(str(row["model"])), *[_num(row[c], f) for c, (_, f) in METRIC_FORMATS.items()]
+        )
     t.caption = (
-        f"{title}. cov90: share inside the 90% interval; Brier skill: surge-day probabilities "
-        "against a constant 0.1; F1 and FA/30d: alerts at p >= 0.5 (false alarms per 30 days)"
+        f"{escape(title)}. cov90: share inside the 90% interval; Brier skill: surge-day "
+        "probabilities against a constant 0.1; F1 and FA/30d: alerts at p >= 0.5 "
+        "(false alarms per 30 days)"
     )
     return t
 
@@ -109,7 +118,7 @@ def forecast_table(forecast: pd.DataFrame, history: pd.DataFrame) -> Table:
             colour = "red" if r["p_surge"] >= 0.5 else "yellow" if r["p_surge"] >= 0.2 else ""
             text = f"{r['mean']:.0f}\n{r['p_surge']:.0%}"
             cells.append(f"[{colour}]{text}[/]" if colour else text)
-        t.add_row(str(site), f"{g['threshold'].iloc[0]:.0f}", *cells)
+        t.add_row(Text(str(site)), f"{g['threshold'].iloc[0]:.0f}", *cells)
     t.caption = (
         "limit: surge threshold (90th percentile of the last year); each day: expected "
         "attendances, then the chance of exceeding the limit"
@@ -122,7 +131,7 @@ LEVEL_STYLES = {1: "green", 2: "yellow", 3: "bold dark_orange", 4: "bold red"}
 
 def warnings_table(warnings: pd.DataFrame, title: str, max_sites: int = 30) -> Table:
     """Site × day grid: level, expected attendances, P(surge), occupancy, electives to review."""
-    t = Table(box=box.SIMPLE_HEAD, caption_justify="left", title=title, title_justify="left")
+    t = Table(box=box.SIMPLE_HEAD, caption_justify="left", title=Text(title), title_justify="left")
     sites = sorted(warnings["site_id"].astype(str).unique())
     t.add_column("site", no_wrap=True, min_width=min(max(len(x) for x in sites), 12))
     days = sorted(pd.to_datetime(warnings["date"]).unique())
@@ -148,7 +157,7 @@ def warnings_table(warnings: pd.DataFrame, title: str, max_sites: int = 30) -> T
                 f"{r['p_surge']:.0%} {_num(100 * r['occupancy'], '.0f')}%"
                 + (f"\n[{style}]defer {advice}[/]" if advice else "")
             )
-        t.add_row(site, *cells)
+        t.add_row(Text(site), *cells)
         t.add_section()
     if len(sites) > max_sites:
         t.add_row(f"… and {len(sites) - max_sites} more sites (--format json lists all)")
@@ -170,16 +179,16 @@ def warning_reasons(warnings: pd.DataFrame, max_sites: int = 30) -> list[str]:
         top = g.sort_values(["level", "date"], ascending=[False, True]).iloc[0]
         level = int(top["level"])
         style = LEVEL_STYLES[level]
-        head = f"[{style}]{site} {pd.Timestamp(top['date']):%a %d}, level {level}[/]"
-        reasons = "; ".join(top["reasons"])
-        advice = f" {top['advice']}." if level >= 3 and top.get("advice") else ""
+        head = f"[{style}]{escape(str(site))} {pd.Timestamp(top['date']):%a %d}, level {level}[/]"
+        reasons = escape("; ".join(str(r) for r in top["reasons"]))
+        advice = f" {escape(str(top['advice']))}." if level >= 3 and top.get("advice") else ""
         lines.append(f"{head}: {reasons}.{advice}")
     return lines
 
 
 def alert_quality_table(scores: pd.DataFrame, title: str, max_sites: int = 30) -> Table:
     """Per-site alert quality: surge days, hits, precision, recall, false alarms, lead time."""
-    t = Table(box=box.SIMPLE_HEAD, caption_justify="left", title=title, title_justify="left")
+    t = Table(box=box.SIMPLE_HEAD, caption_justify="left", title=Text(title), title_justify="left")
     cols = (
         ("site", "site_id", ""),
         ("days", "days", ".0f"),
@@ -197,7 +206,7 @@ def alert_quality_table(scores: pd.DataFrame, title: str, max_sites: int = 30) -
         t.add_column(header, justify="left" if site else "right", no_wrap=site, min_width=wide)
     shown = pd.concat([scores[scores["site_id"] != "all"].head(max_sites), scores.tail(1)])
     for r in shown.to_dict(orient="records"):
-        t.add_row(*[str(r[c]) if not f else _num(float(r[c]), f) for _, c, f in cols])
+        t.add_row(*[Text(str(r[c])) if not f else _num(float(r[c]), f) for _, c, f in cols])
     t.caption = (
         "A surge day is one above the line its warning used; lead: days between the first "
         "warning at the level and the surge day."

@@ -65,37 +65,113 @@ class WarningHistory:
         self.path = path
         self.timeout = timeout
 
+    def _connect(self) -> sqlite3.Connection:
+        path = Path(self.path)
+        if path.is_dir():
+            raise WarningHistoryError(
+                "is a folder, not a warning history file",
+                path=self.path,
+                fix="give --history a file name, e.g. forecasting-warnings.db",
+            )
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+            con.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+        except (OSError, sqlite3.Error) as exc:
+            raise self._error(exc) from exc
+        return con
+
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """One ``BEGIN IMMEDIATE`` transaction: committed on success, rolled back on error."""
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+        con = self._connect()
         try:
-            con.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
             con.execute("BEGIN IMMEDIATE")
             try:
                 yield con
             except BaseException:
-                con.execute("ROLLBACK")
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
                 raise
             con.execute("COMMIT")
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise self._error(exc) from exc
         finally:
             con.close()
 
-    def _error(self, exc: sqlite3.DatabaseError) -> WarningHistoryError:
-        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
-            return WarningHistoryError(
-                f"warning history is locked by another run for over {self.timeout:g} s",
-                path=self.path,
-                fix="wait for the other run to finish, then try again",
-            )
-        return WarningHistoryError(
-            f"not a warning history this version can use ({exc})",
-            path=self.path,
-            fix="point to another history file or move this one aside",
-        )
+    def _error(self, exc: sqlite3.Error | OSError) -> WarningHistoryError:
+        """The one-line error for a failed SQLite call on this file."""
+        text = str(exc)
+        lowered = text.lower()
+        if "locked" in lowered or "busy" in lowered:
+            problem = f"warning history is locked by another run for over {self.timeout:g} s"
+            fix = "wait for the other run to finish, then try again"
+        elif "full" in lowered or "no space" in lowered:
+            problem = f"cannot write the warning history: the disk is full ({text})"
+            fix = "free disk space, then run again (nothing was recorded)"
+        elif "readonly" in lowered or "read-only" in lowered or "permission" in lowered:
+            problem = f"cannot write the warning history ({text})"
+            fix = "choose a --history file in a folder you may write to, or fix its permissions"
+        elif "unable to open" in lowered or isinstance(exc, OSError):
+            problem = f"cannot open the warning history ({text})"
+            fix = "give --history a file in an existing, writable folder"
+        elif "i/o" in lowered:
+            problem = f"cannot read or write the warning history ({text})"
+            fix = "check the disk, then run again"
+        else:
+            problem = f"not a warning history this version can use ({text})"
+            fix = "point to another history file or move this one aside"
+        return WarningHistoryError(problem, path=self.path, fix=fix)
+
+    def check(self) -> None:
+        """Fail early, writing nothing, if this history could not take an :meth:`append`.
+
+        A missing file is fine if its folder is writable (it is created on the first append).
+
+        Raises:
+            WarningHistoryError: The path is a folder, not an SQLite file, a history of another
+                schema (version or columns), or locked for longer than the timeout.
+        """
+        path = Path(self.path)
+        if not path.exists():
+            from forecasting.io import check_writable_file
+
+            try:
+                check_writable_file(path)
+            except OSError as exc:
+                raise self._error(exc) from exc
+            return
+        con = self._connect()
+        try:
+            rows = con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            tables = {r[0] for r in rows}
+            if not tables:
+                return  # an empty SQLite file: the schema is created on the first append
+            if "meta" in tables:
+                row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+                if row is not None and row[0] != str(SCHEMA_VERSION):
+                    raise WarningHistoryError(
+                        f"warning history has schema version {row[0]}, this version reads "
+                        f"{SCHEMA_VERSION}",
+                        path=self.path,
+                        fix="upgrade forecasting or start a new history file",
+                    )
+            for table, wanted in (("runs", RUN_COLUMNS), ("warnings", _SQL_NAMES.values())):
+                if table not in tables:
+                    continue
+                have = {r[1] for r in con.execute(f"PRAGMA table_info({table})")}
+                missing = [c for c in wanted if c not in have]
+                if missing:
+                    raise WarningHistoryError(
+                        f"not a warning history this version can use (table {table} has no "
+                        f"column {missing[0]})",
+                        path=self.path,
+                        fix="point to another history file or move this one aside",
+                    )
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+        finally:
+            con.close()
 
     def _ensure_schema(self, con: sqlite3.Connection) -> None:
         for statement in _SCHEMA:
