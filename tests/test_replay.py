@@ -12,6 +12,8 @@ from forecasting.config import Config, EscalationConfig, SiteSettings
 from forecasting.errors import DataError
 from forecasting.models.naive import SeasonalNaive
 from forecasting.replay import REPLAY_COLUMNS, issue_days, replay, score_replay
+from forecasting.replay.calibrate import online_calibration
+from forecasting.replay.policy import choose_cutoff
 
 DAYS = pd.date_range("2024-01-01", periods=420, freq="D")
 CFG = Config(sites={"A": SiteSettings(beds=400), "B": SiteSettings(beds=400)})
@@ -107,8 +109,8 @@ def test_issue_days_when_history_too_short_raises_naming_the_fix():
 
 
 def _hand_replay() -> pd.DataFrame:
-    # one site, 4 target days; line 100. Days 2 and 4 are surges; day 2 warned 2 days ahead,
-    # day 3 warned (false alarm), day 4 missed.
+    # one site, 4 target days; capacity line 100. Days 2 and 4 are capacity surges; day 2
+    # warned 2 days ahead, day 3 warned (a false alarm), day 4 missed.
     rows = []
     issued = pd.Timestamp("2025-01-01")
     for day, y, level, p in ((1, 90, 1, 0.1), (2, 120, 3, 0.8), (3, 95, 3, 0.6), (4, 130, 2, 0.3)):
@@ -122,6 +124,10 @@ def _hand_replay() -> pd.DataFrame:
                 "level": level,
                 "p_surge": p,
                 "surge_line": 100.0,
+                "capacity_line": 100.0,
+                "p_capacity": p,
+                "weekday_line": 125.0,
+                "p_weekday": p / 2,
                 "y": float(y),
             }
         )
@@ -129,7 +135,7 @@ def _hand_replay() -> pd.DataFrame:
 
 
 def test_score_replay_when_hand_made_gives_exact_figures():
-    s = score_replay(_hand_replay(), level=3).set_index("site_id").loc["all"]
+    s = score_replay(_hand_replay(), "capacity", level=3).set_index("site_id").loc["all"]
     assert s["surge_days"] == 2 and s["warned_days"] == 2
     assert s["precision"] == 0.5 and s["recall"] == 0.5
     assert s["false_alarms_per_month"] == pytest.approx(1 * (365.25 / 12) / 4)
@@ -137,6 +143,51 @@ def test_score_replay_when_hand_made_gives_exact_figures():
     # Brier of p against outcomes (0,1,0,1) = (0.01+0.04+0.36+0.49)/4; base rate 0.5 -> 0.25
     assert s["brier"] == pytest.approx(0.225)
     assert s["brier_skill"] == pytest.approx(1 - 0.225 / 0.25)
+    assert s["rule"] == "level>=3"
+
+
+def test_score_replay_when_weekday_kind_uses_its_own_line_and_probability():
+    s = score_replay(_hand_replay(), "weekday", probability=0.3).set_index("site_id").loc["all"]
+    # only day 4 (130) is above the weekday line 125; P = p/2 reaches 0.3 on days 2 and 3
+    assert s["surge_days"] == 1 and s["warned_days"] == 2
+    assert s["recall"] == 0.0 and s["precision"] == 0.0
+    assert s["rule"] == "P>=0.30"
+
+
+def test_choose_cutoff_when_budget_given_picks_lowest_cutoff_within_it():
+    rows = _hand_replay()
+    # 4 scored days: one false alarm is 7.6 per month. P>=0.15..0.3 warns days 2-4 (both
+    # surges, one false alarm); P>=0.65 warns day 2 only (no false alarm).
+    policy = choose_cutoff(rows, "capacity", budget=1.0)
+    assert policy.cutoff == 0.65 and policy.met
+    assert policy.recall == 0.5 and policy.false_alarms_per_month == 0.0
+    loose = choose_cutoff(rows, "capacity", budget=8.0)
+    assert loose.cutoff == 0.15 and loose.recall == 1.0
+
+
+def test_online_calibration_when_outcomes_known_uses_only_earlier_days():
+    n_days = 120
+    rng = np.random.default_rng(1)
+    issued = pd.date_range("2025-01-01", periods=n_days, freq="D")
+    rows = pd.DataFrame(
+        {
+            "issued": np.repeat(issued, 2),
+            "horizon": np.tile([1, 2], n_days),
+            "p_capacity": 0.5,
+            "capacity_line": 100.0,
+        }
+    )
+    rows["date"] = rows["issued"] + pd.to_timedelta(rows["horizon"], unit="D")
+    rows["y"] = np.where(rng.random(len(rows)) < 0.2, 120.0, 80.0)
+    cal = online_calibration(rows, "capacity", refit_days=7, min_surges=5)
+    # the raw 0.5 is kept until 5 surges are known, then pulled towards the 20% rate
+    assert cal[0] == 0.5
+    assert abs(cal[-1] - 0.2) < 0.08
+    # changing outcomes of the last days changes no probability issued before them
+    changed = rows.assign(y=np.where(rows["date"] > issued[100], 500.0, rows["y"]))
+    again = online_calibration(changed, "capacity", refit_days=7, min_surges=5)
+    before = (rows["issued"] <= issued[100]).to_numpy()
+    np.testing.assert_array_equal(cal[before], again[before])
 
 
 def test_warnings_replay_cli_when_run_writes_contract_csv_and_picture(tmp_path):

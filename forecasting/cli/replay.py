@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -31,14 +32,15 @@ def _scores_table(scores: pd.DataFrame, title: str) -> object:
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left")
-    heads = ("model", "site", "surges", "warned", "prec.", "recall", "false/mo", "lead", "skill")
-    for name in heads:
-        table.add_column(name, justify="left" if name in ("model", "site") else "right")
+    table = Table(title=title, title_justify="left", box=None, pad_edge=False)
+    heads = ("model", "kind", "rule", "surge", "warn", "prec.", "recall", "FA/mo", "lead")
+    for name in (*heads, "skill"):
+        table.add_column(name, justify="left" if name in heads[:3] else "right")
     for r in scores.itertuples(index=False):
         table.add_row(
             escape(str(r.model)),
-            escape(str(r.site_id)),
+            str(r.kind),
+            str(r.rule),
             f"{r.surge_days:.0f}",
             f"{r.warned_days:.0f}",
             _num(r.precision, "{:.2f}"),
@@ -48,8 +50,9 @@ def _scores_table(scores: pd.DataFrame, title: str) -> object:
             _num(r.brier_skill, "{:+.2f}"),
         )
     table.caption = (
-        "prec./recall of surge days; false/mo: false alarms per 30 days; lead: median days "
-        "of warning; skill: Brier skill of P(surge) against the base rate"
+        "All sites. capacity: above the flat line; weekday: unusual for the weekday. "
+        "FA/mo: false alarms per site per 30 days; lead: median days; skill: Brier skill "
+        "of P(surge) against the base rate"
     )
     return table
 
@@ -90,6 +93,22 @@ def replay_command(
             "--plot", help="PNG of warnings against what happened (default: beside --out)."
         ),
     ] = None,
+    budget: Annotated[
+        float | None,
+        typer.Option(
+            "--false-alarm-budget",
+            min=0,
+            help="False alarms per site per month you accept: choose the P(surge) cut-off "
+            "that meets it on the replay.",
+        ),
+    ] = None,
+    policy_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--policy-out",
+            help="Write the chosen cut-off as a config file (with --false-alarm-budget).",
+        ),
+    ] = None,
     cache: Annotated[
         Path,
         typer.Option(
@@ -121,8 +140,9 @@ def replay_command(
     from forecasting.cli.models import _progress
     from forecasting.io import atomic_write_text
     from forecasting.models import MODELS, make_model
-    from forecasting.replay import replay, replay_steps
-    from forecasting.replay.plot import plot_replay
+    from forecasting.replay import compare, replay, replay_steps
+    from forecasting.replay.plot import plot_reliability, plot_replay
+    from forecasting.replay.policy import choose_cutoff, policy_yaml
 
     if model not in MODELS:
         fail(f"--model: unknown model '{model}'. Fix: choose from {', '.join(MODELS)}.")
@@ -135,17 +155,51 @@ def replay_command(
     models = {model: make_model(model, h, country, subdiv)}
     if model != BASELINE:
         models[BASELINE] = make_model(BASELINE, h, country, subdiv)
+    if policy_out is not None and budget is None:
+        fail("--policy-out needs --false-alarm-budget. Fix: e.g. --false-alarm-budget 2.")
     with _progress(f"replay {days} days", replay_steps(len(models), days)) as advance:
         result = replay(frame, models, cfg, days, refit_every, level, cache, advance)
+    kind = "weekday" if cfg.escalation.weekday_adjusted_lines else "capacity"
+    policy = None
+    if budget is not None:
+        rows = result.warnings[result.warnings["model"] == model]
+        policy = choose_cutoff(rows, kind, budget)
+        extra = compare(
+            {m: result.warnings[result.warnings["model"] == m] for m in models},
+            level,
+            {kind: policy.cutoff},
+        )
+        result = dataclasses.replace(result, scores=extra)
     picture = plot or out.with_suffix(".png")
     plot_replay(result.warnings, picture, model, level)
+    plot_reliability(result.warnings, picture.with_name(picture.stem + "-reliability.png"), model)
+    scores_path = out.with_name(out.stem + "-scores.csv")
+    atomic_write_text(scores_path, result.scores.to_csv(index=False))
+    if policy is not None and policy_out is not None:
+        atomic_write_text(
+            policy_out, policy_yaml(policy, str(data), kind, cfg.escalation.pressure_probability)
+        )
     atomic_write_text(out, result.warnings.to_csv(index=False))
     first, last = result.issued[0], result.issued[-1]
+    overall = result.scores[result.scores["site_id"] == "all"]
     console.print(
         _scores_table(
-            result.scores,
-            f"Level >= {level} warnings replayed {first:%Y-%m-%d} to {last:%Y-%m-%d} "
-            f"(refit every {refit_every} days)",
+            overall,
+            f"Warnings replayed {first:%Y-%m-%d} to {last:%Y-%m-%d} (refit every {refit_every} "
+            f"days); levels follow {kind} surges",
         )
     )
-    console.print(f"Wrote {out} and {picture}", soft_wrap=True)
+    if policy is not None:
+        met = "meets" if policy.met else "does NOT meet (strictest cut-off tried)"
+        console.print(
+            f"Cut-off for P({kind} surge): {policy.cutoff:.2f} {met} {budget:g} false alarms "
+            f"per site per month: recall {policy.recall:.2f}, precision {policy.precision:.2f}, "
+            f"{policy.false_alarms_per_month:.2f} false alarms/month (chosen on this replay: "
+            "an optimistic figure).",
+            soft_wrap=True,
+        )
+    console.print(
+        f"Wrote {out}, {scores_path} (per site), {picture} and its reliability diagram"
+        + (f", {policy_out}" if policy_out else ""),
+        soft_wrap=True,
+    )

@@ -8,8 +8,8 @@ alert quality per site against what happened (:mod:`score`) -> a picture (:mod:`
 from __future__ import annotations
 
 from forecasting.replay.forecasts import issue_days, replay_forecasts
-from forecasting.replay.issue import REPLAY_COLUMNS, replay_warnings
-from forecasting.replay.run import ReplayResult, replay, replay_steps
+from forecasting.replay.issue import replay_warnings
+from forecasting.replay.run import REPLAY_COLUMNS, ReplayResult, replay, replay_steps
 from forecasting.replay.score import SCORE_COLUMNS, compare, score_replay
 
 __all__ = [

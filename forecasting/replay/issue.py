@@ -21,7 +21,7 @@ PLANNED = "electives_planned"
 # beds so many that occupancy can never reach a level: the surge-only replay of a bedless site
 SURGE_ONLY_BEDS = 10**9
 
-REPLAY_COLUMNS: tuple[str, ...] = (
+WARNING_ROWS: tuple[str, ...] = (
     "site_id",
     "issued",
     "date",
@@ -33,6 +33,10 @@ REPLAY_COLUMNS: tuple[str, ...] = (
     "surge_line",
     "surge_line_high",
     "surge_kind",
+    "capacity_line",
+    "p_capacity",
+    "weekday_line",
+    "p_weekday",
     "attendances_mean",
     "attendances_q0.05",
     "attendances_q0.95",
@@ -70,6 +74,33 @@ def visible_on(frame: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
     return pd.concat([past, later], ignore_index=True)
 
 
+def kind_config(cfg: Config, kind: str) -> Config:
+    """``cfg`` with the surge lines of ``kind``: ``capacity`` (flat) or ``weekday`` (adjusted)."""
+    adjusted = {"capacity": False, "weekday": True}[kind]
+    rules = cfg.escalation.model_copy(update={"weekday_adjusted_lines": adjusted})
+    return cfg.model_copy(update={"escalation": rules})
+
+
+def surge_kinds(
+    forecast: pd.DataFrame, past: pd.DataFrame, cfg: Config, day: pd.Timestamp
+) -> pd.DataFrame:
+    """Both kinds of surge line of each forecast day and the chance of crossing each.
+
+    A *capacity* surge is a day above the site's flat line (its percentile of the last year, or
+    the configured ``surge_threshold``): what the beds and staff can take, the same every day.
+    A *weekday* surge is a day unusual for its weekday (the line adjusted for the weekday).
+    """
+    from forecasting.escalation.thresholds import add_surge_risk, surge_lines
+
+    keys = [schema.SITE, schema.DATE]
+    out = forecast[keys].copy()
+    for kind in ("capacity", "weekday"):
+        risk = add_surge_risk(forecast, surge_lines(past, kind_config(cfg, kind), day))
+        out[f"{kind}_line"] = risk["surge_threshold"].to_numpy()
+        out[f"p_{kind}"] = risk["p_surge"].to_numpy()
+    return out
+
+
 def replay_warnings(
     frame: pd.DataFrame,
     forecasts: pd.DataFrame,
@@ -85,10 +116,11 @@ def replay_warnings(
         progress: Called with 1 after each issue day.
 
     Returns:
-        The columns of :data:`REPLAY_COLUMNS`, one row per site, issue day and target day;
-        ``y`` is empty for target days beyond the data.
+        One row per site, issue day and target day;
+        ``y`` is empty for target days beyond the data. (:data:`WARNING_ROWS`)
     """
     from forecasting.escalation import assess
+    from forecasting.escalation.inputs import prepare_history
 
     bedless = bedless_sites(frame, cfg)
     rules = surge_only_config(cfg, bedless) if bedless else cfg
@@ -96,8 +128,11 @@ def replay_warnings(
     parts = []
     for day, f in forecasts.groupby("cutoff", sort=True):
         day = pd.Timestamp(day)
-        w = assess(f, visible_on(frame, day), rules, as_of=day)
-        parts.append(w.drop(columns=["reasons", "advice"]))
+        seen = visible_on(frame, day)
+        w = assess(f, seen, rules, as_of=day).drop(columns=["reasons", "advice"])
+        past = prepare_history(seen)
+        kinds = surge_kinds(f, past[past[schema.DATE] <= day], rules, day)
+        parts.append(w.merge(kinds, on=[schema.SITE, schema.DATE], how="left"))
         if progress:
             progress(1)
     out = pd.concat(parts, ignore_index=True).rename(
@@ -112,4 +147,4 @@ def replay_warnings(
     truth = frame[[schema.SITE, schema.DATE, schema.TARGET]].rename(columns={schema.TARGET: "y"})
     truth = truth.assign(**{schema.SITE: truth[schema.SITE].astype(str)})
     out = out.merge(truth, on=[schema.SITE, schema.DATE], how="left")
-    return out[list(REPLAY_COLUMNS)]
+    return out[list(WARNING_ROWS)]

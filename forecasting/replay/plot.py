@@ -9,6 +9,7 @@ import pandas as pd
 from forecasting.data import schema
 
 MAX_SITES = 8
+MIN_BIN_CASES = 30
 
 
 def _alerts(rows: pd.DataFrame, level: int) -> pd.DataFrame:
@@ -62,6 +63,53 @@ def plot_replay(replay: pd.DataFrame, path: str | Path, model: str, level: int =
         )
         ax.set_ylabel("attendances")
     axes[0, 0].legend(loc="upper left", fontsize=8, ncol=5)
+    fig.tight_layout()
+    target = Path(path)
+    with atomic_path(target) as tmp:
+        fig.savefig(tmp, format="png", dpi=90)
+    plt.close(fig)
+    return target
+
+
+def plot_reliability(replay: pd.DataFrame, path: str | Path, model: str) -> Path:
+    """Reliability diagram of P(surge), raw and recalibrated, for both kinds of surge.
+
+    Points are drawn for bins with at least 30 cases, sized by their count; the shaded band is
+    the diagonal ± 0.05.
+
+    Returns:
+        The path written.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from forecasting.io import atomic_path
+    from forecasting.replay.calibrate import reliability
+    from forecasting.replay.score import KINDS, surge_outcomes
+
+    rows = replay[replay["model"] == model]
+    fig, axes = plt.subplots(1, len(KINDS), figsize=(10, 4.4), squeeze=False)
+    for ax, kind in zip(axes[0], KINDS, strict=True):
+        scored = surge_outcomes(rows, kind)
+        outcome = scored["surge"].to_numpy(dtype=float)
+        ax.fill_between([0, 1], [-0.05, 0.95], [0.05, 1.05], color="0.9", label="± 0.05")
+        ax.plot([0, 1], [0, 1], color="0.5", lw=0.8)
+        for column, label, colour in (
+            (f"p_{kind}", "raw", "tab:blue"),
+            (f"p_{kind}_cal", "recalibrated", "tab:green"),
+        ):
+            table = reliability(scored[column].to_numpy(dtype=float), outcome)
+            table = table[table["cases"] >= MIN_BIN_CASES]
+            ax.plot(table["mean_p"], table["rate"], "-o", color=colour, label=label, ms=4)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_title(f"{kind} surges: forecast P vs observed rate", fontsize=10)
+        ax.set_xlabel("forecast probability (bin mean)")
+        ax.set_ylabel("observed surge rate")
+        ax.legend(loc="upper left", fontsize=8)
+    fig.suptitle(f"Reliability of {model}'s surge probabilities (bins with ≥ 30 cases)")
     fig.tight_layout()
     target = Path(path)
     with atomic_path(target) as tmp:
