@@ -83,10 +83,14 @@ def train_command(
         f"MAE {m.get('MAE', float('nan')):.2f}, 90% coverage {m.get('cov90', float('nan')):.0%}.",
         soft_wrap=True,
     )
+    held = (
+        f"alias [bold]{result.alias}[/]"
+        if result.alias
+        else "no alias (a run that finished at the same time has taken 'challenger' since)"
+    )
     console.print(
         f"MLflow run {result.run_id} in {uri}\n"
-        f"Registered [bold]{cfg.mlflow.model_name}[/] version {result.model_version}, "
-        f"alias [bold]{result.alias}[/].",
+        f"Registered [bold]{cfg.mlflow.model_name}[/] version {result.model_version}, {held}.",
         soft_wrap=True,
     )
     if result.alias == "champion":

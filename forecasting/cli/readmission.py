@@ -13,6 +13,7 @@ from forecasting.cli.common import cli_command, console, fail
 if TYPE_CHECKING:
     import pandas as pd
 
+    from forecasting.config import Config
     from forecasting.readmission.columns import EpisodeColumns
     from forecasting.readmission.train import Evaluation
 
@@ -54,7 +55,15 @@ MappingOpt = Annotated[
 ExcludeOpt = Annotated[
     list[str] | None, typer.Option("--exclude", help="Column not to use as a feature (repeat).")
 ]
-ModelOpt = Annotated[Path, typer.Option("--model", help="Trained model bundle (written by train).")]
+ModelOpt = Annotated[
+    Path,
+    typer.Option(
+        "--model",
+        help="Trained model bundle (written by train). A model file is code: loading it can run "
+        "anything, so load only your own. It is refused unless its SHA-256 matches the "
+        "FILE.sha256 written beside it and no one but you (or root) can write either file.",
+    ),
+]
 
 
 def _columns(
@@ -150,11 +159,17 @@ def train(
         Path | None, typer.Option("--config", help="YAML config (MLflow store and names).")
     ] = None,
 ) -> None:
-    """Train a readmission model on labelled episodes and evaluate it on held-out patients."""
+    """Train a readmission model on labelled episodes and evaluate it on held-out patients.
+
+    The model and report already in place are replaced only once training, the report and the
+    MLflow run have all succeeded.
+    """
     from forecasting.readmission.bundle import bundle_params, save_bundle
     from forecasting.readmission.report import run_summary, write_report
+    from forecasting.readmission.staging import staging
     from forecasting.readmission.train import train_readmission
 
+    cfg = _tracking_config(config) if track else None  # the store is checked before training
     cols = _columns(None, mapping, label_col, positive, patient_col, id_col, exclude)
     episodes = _load(data, cols, require_label=True)
     with console.status("Training…") as status:
@@ -168,33 +183,49 @@ def train(
             model_options={"cv": cv} if model is ModelName.lightgbm else None,
             progress=lambda text: status.update(f"{text}…"),
         )
-        path = save_bundle(run.bundle, out)
-    console.print(f"Saved the {model.value} model to {path}")
-    metrics: dict[str, float] = {}
-    artifacts: list[Path] = []
-    if run.evaluation is not None:
-        _show_metrics(run.evaluation, f"Held-out patients ({holdout:.0%}), 30-day readmission")
-        files = write_report(run.evaluation, run.bundle, report_dir or path.parent / "report")
-        console.print(f"Report: {files['report']} (calibration plot {files['calibration_plot']})")
-        metrics, plots = run_summary(run.evaluation, files)
-        artifacts = [*plots.values(), files["metrics"], files["subgroups"]]
-    if track:
-        from forecasting.cli.models import quiet_mlflow
-        from forecasting.config import load_config
-        from forecasting.tracking import log_readmission_run
+    with staging(out, report_dir or out.parent / "report") as stage:
+        save_bundle(run.bundle, stage.model)
+        metrics: dict[str, float] = {}
+        artifacts: list[Path] = []
+        files: dict[str, Path] = {}
+        if run.evaluation is not None:
+            _show_metrics(run.evaluation, f"Held-out patients ({holdout:.0%}), 30-day readmission")
+            files = write_report(run.evaluation, run.bundle, stage.report)
+            metrics, plots = run_summary(run.evaluation, files)
+            artifacts = [*plots.values(), files["metrics"], files["subgroups"]]
+        tracked = None
+        if cfg is not None:
+            from forecasting.tracking import log_readmission_run
 
-        quiet_mlflow()
-        with console.status("Logging the run to MLflow…"):
-            tracked = log_readmission_run(
-                load_config(config),
-                params={**bundle_params(run.bundle), "holdout": holdout, "seed": seed},
-                metrics=metrics,
-                artifacts=artifacts,
-                model_file=path,
-                episodes=episodes,
-                run_name=f"readmission {model.value}",
-            )
+            with console.status("Logging the run to MLflow…"):
+                tracked = log_readmission_run(
+                    cfg,
+                    params={**bundle_params(run.bundle), "holdout": holdout, "seed": seed},
+                    metrics=metrics,
+                    artifacts=artifacts,
+                    model_file=stage.model,
+                    episodes=episodes,
+                    run_name=f"readmission {model.value}",
+                )
+        stage.publish()
+    console.print(f"Saved the {model.value} model to {out}")
+    if files:
+        report, plot = stage.final(files["report"]), stage.final(files["calibration_plot"])
+        console.print(f"Report: {report} (calibration plot {plot})")
+    if tracked is not None:
         console.print(f"MLflow run {tracked.run_id} (browse with: forecasting ui)")
+
+
+def _tracking_config(config: Path | None) -> Config:
+    """The config, once its MLflow store is known to be usable (before any long work)."""
+    from forecasting.cli.models import quiet_mlflow
+    from forecasting.config import load_config
+    from forecasting.tracking.store import check_store, resolve_tracking_uri
+
+    cfg = load_config(config)
+    quiet_mlflow()
+    check_store(resolve_tracking_uri(cfg), configured=bool(cfg.mlflow.tracking_uri))
+    return cfg
 
 
 @app.command("score")

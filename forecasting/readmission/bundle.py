@@ -4,10 +4,16 @@ A bundle holds no patient rows and no identifiers: column names, categorical lev
 least ``min_category_count`` times, fitted parameters, and aggregate figures only. It is
 written with joblib through a temporary file (never half-written). ``score`` uses the last
 trained bundle, by default :data:`DEFAULT_MODEL_PATH` (relative to the working folder).
+
+A joblib file is a pickle: loading it runs code. So :func:`save_bundle` writes the bundle's
+SHA-256 beside it (``<file>.sha256``, ``sha256sum`` format), and :func:`load_bundle` loads a
+file only if that hash matches and neither file can be written by anyone but its owner (the
+current user, or root for a model installed by an administrator).
 """
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,10 +22,17 @@ import numpy as np
 import pandas as pd
 
 from forecasting.errors import DataFileError
-from forecasting.io import atomic_path
 from forecasting.readmission.columns import EpisodeColumns
 from forecasting.readmission.features import EpisodeFeatures
 from forecasting.readmission.models import LaceRisk, LightGBMRisk, LogisticRisk
+from forecasting.tracking.trust import (
+    check_private,
+    read_sidecar,
+    sha256_bytes,
+    sidecar_path,
+    sidecar_text,
+    write_private_bytes,
+)
 
 DEFAULT_MODEL_PATH = Path("models") / "readmission" / "latest.joblib"
 FORMAT_VERSION = 1
@@ -90,20 +103,24 @@ def bundle_params(bundle: RiskBundle) -> dict[str, str | float | int]:
 
 
 def save_bundle(bundle: RiskBundle, path: str | Path = DEFAULT_MODEL_PATH) -> Path:
-    """Write the bundle atomically with joblib and return its path."""
+    """Write the bundle atomically with joblib, and its SHA-256 beside it; return its path."""
     import joblib
 
     target = Path(path)
-    with atomic_path(target) as tmp:
-        joblib.dump({"format": FORMAT_VERSION, "bundle": bundle}, tmp, compress=3)
+    buffer = io.BytesIO()
+    joblib.dump({"format": FORMAT_VERSION, "bundle": bundle}, buffer, compress=3)
+    digest = write_private_bytes(target, buffer.getvalue())
+    write_private_bytes(sidecar_path(target), sidecar_text(target, digest).encode())
     return target
 
 
 def load_bundle(path: str | Path = DEFAULT_MODEL_PATH) -> RiskBundle:
-    """Read a bundle written by :func:`save_bundle`.
+    """Read a bundle written by :func:`save_bundle`, after checking it (see the module).
 
     Raises:
         DataFileError: The file is missing or is not a readmission model bundle.
+        UntrustedModelError: The file or its ``.sha256`` is missing, writable by others, owned
+            by another user, or the hash does not match: nothing was unpickled.
     """
     import joblib
 
@@ -114,8 +131,9 @@ def load_bundle(path: str | Path = DEFAULT_MODEL_PATH) -> RiskBundle:
             path=file,
             fix="run `forecasting readmission train` first, or pass --model FILE",
         )
+    data = _checked_bytes(file)
     try:
-        content = joblib.load(file)
+        content = joblib.load(io.BytesIO(data))
     except Exception as error:  # unpickling raises many types; any failure means unusable
         raise DataFileError(
             f"not a readable model bundle ({type(error).__name__})",
@@ -129,6 +147,30 @@ def load_bundle(path: str | Path = DEFAULT_MODEL_PATH) -> RiskBundle:
             fix="pass the .joblib file written by `forecasting readmission train`",
         )
     return content["bundle"]
+
+
+def _checked_bytes(file: Path) -> bytes:
+    """The file's bytes, once its owner, permissions and recorded hash are checked."""
+    from forecasting.tracking.errors import UntrustedModelError
+
+    sidecar = sidecar_path(file)
+    check_private(file, "model file", allow_root=True)
+    expected = read_sidecar(file)
+    if expected is None:
+        raise UntrustedModelError(
+            f"model file {file} has no {sidecar.name} beside it, so it was not loaded (a model "
+            "file is code). Fix: train it again with `forecasting readmission train`; if you "
+            f"trust this file, record its hash: sha256sum {file} > {sidecar}"
+        )
+    check_private(sidecar, "model hash file", allow_root=True)
+    data = file.read_bytes()  # hashed and loaded from the same bytes: no swap in between
+    if sha256_bytes(data) != expected:
+        raise UntrustedModelError(
+            f"model file {file} does not match the SHA-256 in {sidecar} (changed since it was "
+            "saved), so it was not loaded. Fix: train it again with `forecasting readmission "
+            "train`, or restore the file you trust"
+        )
+    return data
 
 
 def summarise_training(bundle: RiskBundle, episodes: pd.DataFrame) -> dict[str, Any]:

@@ -215,7 +215,28 @@ class EpisodeFeatures:
         self.levels_ = {c: lv for c, lv in self.levels_.items() if len(lv) > 1}
         self.columns_ = [*self.numeric_, *self.levels_]
         self.source_ = frame.attrs.get("roles", {})
+        self.inputs_ = sorted(
+            {
+                str(c)
+                for kind in ("numeric", "categorical", "diagnoses")
+                for c in frame.attrs.get(kind, [])
+            }
+        )
         return self
+
+    def missing_inputs(self, frame: pd.DataFrame) -> list[str]:
+        """Columns the features were fitted on that ``frame`` lacks, by their names in the file.
+
+        Without them every episode would get the same (missing) value, and the same risk.
+
+        Raises:
+            NotFittedError: Before :meth:`fit`.
+        """
+        if not hasattr(self, "columns_"):
+            raise NotFittedError("EpisodeFeatures is not fitted: call fit(episodes) first")
+        roles = [source for role, source in self.source_.items() if role not in frame]
+        generic = [c for c in getattr(self, "inputs_", []) if c not in frame]
+        return [*roles, *generic]
 
     def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Return the feature matrix: floats and ``category`` columns, in a fixed order.

@@ -117,4 +117,6 @@ def subgroup_metrics(episodes: pd.DataFrame, risk: np.ndarray, min_size: int = 3
             if mask.sum() < min_size:
                 continue
             rows.append({"variable": variable, "level": level, **risk_metrics(y[mask], p[mask])})
-    return pd.DataFrame(rows)
+    # no subgroup large enough: the same columns, no rows
+    columns = ["variable", "level", *risk_metrics(np.array([0.0, 1.0]), np.array([0.5, 0.5]))]
+    return pd.DataFrame(rows, columns=columns)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting import __version__
-from forecasting.errors import DataError
+from forecasting.errors import DataError, SchemaError
 from forecasting.readmission.bundle import RiskBundle, summarise_training
 from forecasting.readmission.columns import EpisodeColumns
 from forecasting.readmission.explain import reasons
@@ -31,6 +31,8 @@ MODELS = ("lace", "logistic", "lightgbm")
 HIGH_SHARE = 0.10
 MEDIUM_SHARE = 0.20
 SCORE_COLUMNS = ("episode_id", "risk", "risk_band", "lace", "reasons")
+MIN_EPISODES = 50
+MIN_EACH_OUTCOME = 10
 
 
 @dataclass
@@ -102,14 +104,18 @@ def train_readmission(
         The bundle and the held-out evaluation.
 
     Raises:
-        DataError: Unlabelled episodes, one outcome only, or too few patients to hold out.
+        DataError: Unlabelled episodes, one outcome only, fewer than :data:`MIN_EPISODES`
+            episodes or :data:`MIN_EACH_OUTCOME` of either outcome, or too few patients to
+            hold out.
     """
     say = progress or (lambda _text: None)
     if episodes["label"].isna().any() or episodes["label"].nunique() < 2:
         raise DataError(
             "training needs a label on every episode and both outcomes",
+            path=episodes.attrs.get("source"),
             fix="load the episodes with require_label=True",
         )
+    _check_size(episodes)
     if holdout > 0:
         train_mask, test_mask = patient_split(episodes, holdout, seed)
     else:
@@ -157,6 +163,36 @@ def train_readmission(
     return TrainingRun(bundle, evaluation)
 
 
+def _check_size(episodes: pd.DataFrame) -> None:
+    events = int(episodes["label"].sum())
+    others = len(episodes) - events
+    if len(episodes) < MIN_EPISODES or min(events, others) < MIN_EACH_OUTCOME:
+        raise DataError(
+            f"{len(episodes):,} episodes ({events:,} readmitted, {others:,} not) are too few "
+            "to train and evaluate a model",
+            path=episodes.attrs.get("source"),
+            fix=f"use at least {MIN_EPISODES} episodes with at least {MIN_EACH_OUTCOME} of "
+            "each outcome",
+        )
+
+
+def check_inputs(bundle: RiskBundle, episodes: pd.DataFrame) -> None:
+    """Refuse episodes that lack columns the model was trained on.
+
+    Raises:
+        SchemaError: Naming the missing columns (as the model knew them).
+    """
+    missing = bundle.features.missing_inputs(episodes)
+    if missing:
+        shown = ", ".join(f"'{c}'" for c in missing[:12]) + (" …" if len(missing) > 12 else "")
+        raise SchemaError(
+            f"the model needs {len(missing)} column(s) this file lacks: {shown}; without them "
+            "every episode would get the same risk",
+            path=episodes.attrs.get("source"),
+            fix="add the columns, or name them with --mapping FILE (YAML)",
+        )
+
+
 def score_episodes(bundle: RiskBundle, episodes: pd.DataFrame, top: int = 3) -> pd.DataFrame:
     """Score episodes with a trained bundle.
 
@@ -168,7 +204,11 @@ def score_episodes(bundle: RiskBundle, episodes: pd.DataFrame, top: int = 3) -> 
     Returns:
         Exactly the columns ``episode_id, risk, risk_band, lace, reasons`` (no other patient
         data), in the input's row order.
+
+    Raises:
+        SchemaError: The episodes lack columns the model was trained on.
     """
+    check_inputs(bundle, episodes)
     x = bundle.features.transform(episodes)
     risk = bundle.model.predict_risk(x)
     words = reasons(bundle.model.contributions(x), x, top=top) if len(x) else []
@@ -189,12 +229,14 @@ def evaluate_bundle(bundle: RiskBundle, episodes: pd.DataFrame) -> Evaluation:
 
     Raises:
         DataError: The episodes have no label or one outcome only.
+        SchemaError: The episodes lack columns the model was trained on.
     """
     if episodes["label"].isna().all() or episodes["label"].nunique() < 2:
         raise DataError(
             "evaluation needs labelled episodes with both outcomes",
             fix="pass a file with the label column (--label-col, --positive)",
         )
+    check_inputs(bundle, episodes)
     labelled = episodes.loc[episodes["label"].notna()]
     x = bundle.features.transform(labelled)
     risks = {bundle.model.name: bundle.model.predict_risk(x)}

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import pickle
-import shutil
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -22,7 +21,6 @@ from typing import Any, Literal
 
 from forecasting.config import Config
 from forecasting.errors import ForecastingError
-from forecasting.io import atomic_path, atomic_write_text
 from forecasting.models.base import Forecaster
 from forecasting.tracking.errors import (
     NoChampionError,
@@ -44,7 +42,7 @@ from forecasting.tracking.trust import (
     HASH_TAG,
     check_private,
     sha256_bytes,
-    sha256_file,
+    write_private_bytes,
     write_private_dir,
 )
 
@@ -171,15 +169,10 @@ def _from_registry(
     # a version logged before hashes were kept cannot be checked: downloaded every time
     if cached is None or data is None or expected is None or sha256_bytes(data) != expected:
         write_private_dir(cache)
-        digest = _download(uri, name, meta["version"], model_path, expected)
+        data = _download(uri, name, meta["version"], expected)
+        digest = write_private_bytes(model_path, data)
         cached = {**meta, "tracking_uri": uri, "sha256": digest, "cached_at": _now()}
-        atomic_write_text(cache / f"{name}.json", json.dumps(cached, indent=2) + "\n")
-        data = model_path.read_bytes()
-        if sha256_bytes(data) != digest:  # replaced between the write and the read
-            raise UntrustedModelError(
-                f"cached champion {model_path} changed while it was being written; nothing "
-                f"was loaded. Fix: make sure only you can write {cache}"
-            )
+        write_private_bytes(cache / f"{name}.json", (json.dumps(cached, indent=2) + "\n").encode())
     return LoadedChampion(
         model=_unpickle(data, model_path),
         ref=f"models:/{name}@{CHAMPION}",
@@ -190,11 +183,8 @@ def _from_registry(
     )
 
 
-def _download(uri: str, name: str, version: str, target: Path, expected: str | None) -> str:
-    """Download the version's forecaster to ``target`` if its hash is ``expected``.
-
-    Returns:
-        The file's SHA-256.
+def _download(uri: str, name: str, version: str, expected: str | None) -> bytes:
+    """The bytes of the version's pickled forecaster, if their hash is ``expected``.
 
     Raises:
         NoChampionError: If the version holds no forecaster.
@@ -215,17 +205,15 @@ def _download(uri: str, name: str, version: str, target: Path, expected: str | N
                 f"champion '{name}' version {version} is not a forecasting demand model "
                 f"(no {FORECASTER_FILE}). Fix: promote a model logged by `forecasting train`"
             )
-        digest = sha256_file(found[0])
-        if expected is not None and digest != expected:
-            raise UntrustedModelError(
-                f"the {FORECASTER_FILE} of '{name}' version {version} in {uri} does not match "
-                f"the SHA-256 the registry recorded ({HASH_TAG}): its artifact was changed "
-                "after it was logged, so it was not loaded. Fix: check who can write the "
-                "MLflow store's artifacts; promote a model you trust"
-            )
-        with atomic_path(target) as tmp_target:
-            shutil.copyfile(found[0], tmp_target)
-    return digest
+        data = found[0].read_bytes()
+    if expected is not None and sha256_bytes(data) != expected:
+        raise UntrustedModelError(
+            f"the {FORECASTER_FILE} of '{name}' version {version} in {uri} does not match "
+            f"the SHA-256 the registry recorded ({HASH_TAG}): its artifact was changed "
+            "after it was logged, so it was not loaded. Fix: check who can write the "
+            "MLflow store's artifacts; promote a model you trust"
+        )
+    return data
 
 
 def _from_cache(name: str, cache: Path, problem: str, remote: bool) -> LoadedChampion:

@@ -43,7 +43,8 @@ def log_readmission_run(
         artifacts: Files to attach (plots, calibration tables). CSV/Parquet tables are refused
             if they carry an identifier column.
         model: A fitted scikit-learn compatible classifier, logged as an MLflow sklearn model.
-        model_file: Or an already serialised model file, attached under ``model/``.
+        model_file: Or an already serialised model file, attached under ``model/`` (with its
+            ``.sha256`` if there is one beside it).
         features: The training feature table: used only for the signature and a made-up
             one-row input example (column medians / most common values), never stored.
         episodes: The episodes table: used only for the data fingerprint.
@@ -62,6 +63,7 @@ def log_readmission_run(
     from forecasting.tracking.fingerprint import frame_fingerprint
     from forecasting.tracking.registry import assign_alias, client_for
     from forecasting.tracking.store import use_experiment, using_store
+    from forecasting.tracking.trust import sidecar_path
 
     paths = [Path(p) for p in artifacts]
     for path in paths:
@@ -81,6 +83,9 @@ def log_readmission_run(
                 mlflow.log_artifact(str(path))
             if model_file is not None:
                 mlflow.log_artifact(str(model_file), artifact_path="model")
+                sidecar = sidecar_path(model_file)
+                if sidecar.is_file():  # the bundle's hash travels with it
+                    mlflow.log_artifact(str(sidecar), artifact_path="model")
             if model is not None:
                 info = _log_sklearn(model, features, name if register else None)
                 if register and info.registered_model_version is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import tempfile
 from pathlib import Path
 
 from forecasting.tracking.errors import UntrustedModelError
@@ -32,6 +33,27 @@ def sha256_file(path: str | Path) -> str:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def write_private_bytes(path: str | Path, data: bytes) -> str:
+    """Write ``data`` atomically to a file only its owner can read or write; return its hash.
+
+    The bytes go to a temporary file beside ``path`` (mode ``0o600`` whatever the umask),
+    are flushed to disk, then renamed onto ``path``: readers see the old file or the new one.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return sha256_bytes(data)
 
 
 def write_private_dir(path: str | Path) -> Path:
