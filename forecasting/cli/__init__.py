@@ -20,6 +20,7 @@ from forecasting.cli.backtest import backtest_command
 from forecasting.cli.daily import daily_command, report_command
 from forecasting.cli.demo import demo
 from forecasting.cli.models import promote_command, train_command, ui_command
+from forecasting.cli.nowcast import nowcast_command
 
 app = typer.Typer(
     name="forecasting",
@@ -38,6 +39,7 @@ app.command("train")(data_cli.with_loader_options(train_command))
 app.command("promote")(promote_command)
 app.command("daily")(data_cli.with_loader_options(daily_command))
 app.command("report")(report_command)
+app.command("nowcast")(nowcast_command)
 app.add_typer(warnings_cli.app, name="warnings")
 app.add_typer(readmission_cli.app, name="readmission")
 app.command("ui")(ui_command)
@@ -97,14 +99,14 @@ def main(args: Sequence[str] | None = None) -> None:
     Args:
         args: Command-line arguments; default ``sys.argv[1:]``.
     """
-    from forecasting.cli.common import EXIT_BAD_INPUT, err_console
+    from forecasting.cli.common import EXIT_BAD_INPUT, err_console, plain
 
     try:
         result = app(args=args, standalone_mode=False)
     except _click_errors() as error:
         if type(error).__name__ == "NoArgsIsHelpError":  # Typer has printed the help already
             sys.exit(getattr(error, "exit_code", EXIT_BAD_INPUT))
-        err_console.print(f"[red]error:[/] {_usage_line(error)}", soft_wrap=True, markup=True)
+        err_console.print(f"[red]error:[/] {plain(_usage_line(error))}", soft_wrap=True)
         sys.exit(EXIT_BAD_INPUT)
     except typer.Abort:
         from typer import rich_utils
