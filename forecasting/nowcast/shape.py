@@ -86,5 +86,4 @@ class DayShape:
                 f"{pd.Timestamp(day):%A}s before {pd.Timestamp(day):%Y-%m-%d}",
                 fix="give more hourly history (at least a month of complete days)",
             )
-        value: float = self.shares_.to_numpy()[self.shares_.index.get_loc(key), hour]
-        return float(value)
+        return float(np.asarray(self.shares_.loc[key], dtype=float)[hour])
