@@ -14,6 +14,7 @@ from forecasting.cli.data import (
     DateColOpt,
     ExtraColOpt,
     HolidaysOpt,
+    ResampleOpt,
     SiteColOpt,
     SiteNameOpt,
     TargetColOpt,
@@ -57,8 +58,9 @@ def _scores_table(scores: pd.DataFrame, title: str) -> object:
     return table
 
 
-def _num(value: float, fmt: str) -> str:
-    return "–" if value != value else fmt.format(value)
+def _num(value: object, fmt: str) -> str:
+    number = float(value)  # type: ignore[arg-type]
+    return "–" if number != number else fmt.format(number)
 
 
 @cli_command
@@ -128,6 +130,7 @@ def replay_command(
     target_col: TargetColOpt = None,
     extra_cols: ExtraColOpt = None,
     site_name: SiteNameOpt = None,
+    resample: ResampleOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Replay the morning job over the last N days as cron would have run it; score its alerts.
@@ -149,7 +152,9 @@ def replay_command(
     if out.is_dir():
         fail(f"--out {out} is a folder. Fix: give a file name such as replay.csv.")
     cfg = with_holidays(_config(config, sites, data), holidays)
-    frame = load_mapped(data, cfg, site_col, date_col, target_col, extra_cols, site_name)
+    frame = load_mapped(
+        data, cfg, site_col, date_col, target_col, extra_cols, site_name, resample=resample
+    )
     h = cfg.horizon
     country, subdiv = cfg.holidays.country, cfg.holidays.subdiv
     models = {model: make_model(model, h, country, subdiv)}

@@ -126,8 +126,8 @@ def replay_warnings(
     rules = surge_only_config(cfg, bedless) if bedless else cfg
     kind = "weekday" if cfg.escalation.weekday_adjusted_lines else "capacity"
     parts = []
-    for day, f in forecasts.groupby("cutoff", sort=True):
-        day = pd.Timestamp(day)
+    for cutoff, f in forecasts.groupby("cutoff", sort=True):
+        day = pd.Timestamp(str(cutoff))
         seen = visible_on(frame, day)
         w = assess(f, seen, rules, as_of=day).drop(columns=["reasons", "advice"])
         past = prepare_history(seen)
