@@ -21,7 +21,6 @@ from forecasting.cli.daily import daily_command, report_command
 from forecasting.cli.demo import demo
 from forecasting.cli.models import promote_command, train_command, ui_command
 from forecasting.cli.nowcast import nowcast_command
-from forecasting.cli.nowcast import nowcast_command
 
 app = typer.Typer(
     name="forecasting",
@@ -40,7 +39,6 @@ app.command("train")(data_cli.with_loader_options(train_command))
 app.command("promote")(promote_command)
 app.command("daily")(data_cli.with_loader_options(daily_command))
 app.command("report")(report_command)
-app.command("nowcast")(nowcast_command)
 app.command("nowcast")(nowcast_command)
 app.add_typer(warnings_cli.app, name="warnings")
 app.add_typer(readmission_cli.app, name="readmission")
