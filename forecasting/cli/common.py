@@ -61,6 +61,7 @@ _PASS_THROUGH: tuple[type[BaseException], ...] = (
     click.exceptions.Abort,
 )
 
+_STORE_MODULES = {"mlflow", "sqlalchemy", "alembic"}
 _WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EISDIR, errno.EEXIST, errno.EFBIG}
 _OS_FIXES = {
     errno.ENOSPC: "free disk space or write to another disk, then run again",
@@ -137,6 +138,21 @@ def sqlite_error_message(exc: sqlite3.Error) -> str:
     )
 
 
+def _is_store_error(exc: BaseException) -> bool:
+    """An error raised by MLflow or SQLAlchemy (the tracking store), not by our code."""
+    module = type(exc).__module__ or ""
+    return module.split(".")[0] in _STORE_MODULES
+
+
+def store_error_message(exc: BaseException) -> str:
+    """One line for an MLflow or SQLAlchemy error the tracking code did not name."""
+    text = " ".join(str(exc).split())[:300].rstrip(".")
+    return (
+        f"the MLflow store failed ({type(exc).__name__}: {text}). Fix: check the tracking store "
+        "(mlflow.db or the server), its permissions and the free disk space, then run again."
+    )
+
+
 def _end_notes(show: bool) -> None:
     if show:
         flush_notes()
@@ -197,7 +213,10 @@ def cli_command(func: Callable[P, R]) -> Callable[P, R]:
                 _end_notes(False)
                 err_console.print("interrupted: no output replaced.")
                 raise typer.Exit(EXIT_INTERRUPTED) from None
-            except Exception as exc:  # a bug: one line and exit 70, never 1 ("level reached")
+            except Exception as exc:
+                if _is_store_error(exc):  # MLflow / SQLAlchemy: the store, not the code
+                    raise _bad_input(store_error_message(exc)) from None
+                # a bug: one line and exit 70, never 1 ("level reached")
                 _end_notes(False)
                 raise _internal_error(exc) from None
             _end_notes(True)
