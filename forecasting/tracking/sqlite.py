@@ -77,6 +77,7 @@ def _quick_check(db: Path) -> None:
 
 
 def _broken(db: Path, what: str) -> StoreError:
+    what = " ".join(what.split())  # SQLite's reports span lines
     return StoreError(
         f"the MLflow store {db} {what}. Fix: move it aside (mv {db} {db}.broken) to start a "
         "new store, or restore it from a backup"
