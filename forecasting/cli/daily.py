@@ -164,14 +164,15 @@ def daily_command(
 ) -> None:
     """Recommended escalation levels and planned-care advice for the next days, per site.
 
-    Nothing is replaced unless the whole run succeeds: the output file is written beside its
-    target, the warnings are appended to the history (one transaction), and only then is the
-    file renamed into place, so a file on disk always has its warnings in the history.
-    Records carry model_source: registry, or cache when the registry was unreachable.
+    Nothing is replaced unless the run succeeds; a written file's warnings are in the history.
 
-    Exit codes: 0 done; 1 a day reached --fail-on-level; 2 bad input or an unusable file
-    (unreadable data, unwritable output, full disk, broken history), nothing replaced; 70
-    internal error (a bug: FORECASTING_DEBUG=1 shows the traceback); 130 interrupted.
+    Records carry model_source: "registry", or "cache" when the registry was unreachable.
+
+    Exit codes: 0 done; 1 a day reached --fail-on-level (only 1 means "page someone").
+
+    2 bad input or an unusable file (data, output, full disk, history): nothing replaced.
+
+    70 internal error (a bug; FORECASTING_DEBUG=1 prints the traceback); 130 interrupted.
     """
     from forecasting.cli.render import show_warnings
     from forecasting.escalation import WarningHistory
@@ -223,11 +224,11 @@ def report_command(
 ) -> None:
     """A picture per site (history, forecast fan, surge line, levels) and an HTML page.
 
-    The files are written beside their targets and renamed into place only once every picture
-    and the page are done: a failed run leaves an earlier report as it was.
+    Files are renamed into place only once every picture and the page are written.
 
-    Exit codes: 0 done; 2 bad input or an unusable file (unreadable data, --out not a folder,
-    unwritable folder, full disk), nothing replaced; 70 internal error; 130 interrupted.
+    Exit codes: 0 done; 2 bad input or an unusable file (data, --out, full disk).
+
+    70 internal error (a bug; FORECASTING_DEBUG=1 prints the traceback); 130 interrupted.
     """
     from forecasting.io import check_writable_dir
     from forecasting.report import write_report
