@@ -239,7 +239,10 @@ def score(
     mapping: MappingOpt = None,
     top: Annotated[int, typer.Option("--top", min=1, max=10, help="Reasons per episode.")] = 3,
 ) -> None:
-    """Score discharges: episode_id, risk, risk_band, lace, reasons (no other patient data)."""
+    """Score discharges: episode_id, risk, risk_band, lace, reasons (no other patient data).
+
+    A model file is code: --model loads it only if FILE.sha256 matches and only you can write it.
+    """
     from forecasting.io import atomic_write_text
     from forecasting.readmission.bundle import load_bundle
     from forecasting.readmission.train import score_episodes
