@@ -99,7 +99,7 @@ def main(args: Sequence[str] | None = None) -> None:
     Args:
         args: Command-line arguments; default ``sys.argv[1:]``.
     """
-    from forecasting.cli.common import EXIT_BAD_INPUT, err_console, plain
+    from forecasting.cli.common import EXIT_BAD_INPUT, EXIT_INTERRUPTED, err_console, plain
 
     try:
         result = app(args=args, standalone_mode=False)
@@ -112,7 +112,7 @@ def main(args: Sequence[str] | None = None) -> None:
         from typer import rich_utils
 
         rich_utils.rich_abort_error()
-        sys.exit(1)
+        sys.exit(EXIT_INTERRUPTED)  # not 1: cron reads 1 as "level reached"
     # Without standalone mode, Click returns the code of typer.Exit / ctx.exit (help,
     # version, --fail-on-level) instead of exiting; a command's own return value means success.
     sys.exit(result if isinstance(result, int) else 0)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from forecasting.cli.common import cli_command, console, fail
+from forecasting.cli.common import cli_command, console, fail, plain
 from forecasting.cli.data import (
     ConfigOpt,
     DateColOpt,
@@ -92,9 +92,9 @@ def backtest_command(
     with atomic_path(out) as tmp:
         result.to_csv(tmp, index=False, date_format="%Y-%m-%d", float_format="%.3f")
     console.print(
-        metrics_table(evaluate(result, frame), f"{data}: {windows} windows × {horizon} days")
+        metrics_table(evaluate(result, frame), f"{plain(data)}: {windows} windows × {horizon} days")
     )
-    console.print(f"Wrote {len(result):,} forecast rows to {out}")
+    console.print(f"Wrote {len(result):,} forecast rows to {plain(out)}")
     if track:
         params = {
             "models": ",".join(names),

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 
-from forecasting.cli.common import cli_command, console, parse_date, parse_pairs
+from forecasting.cli.common import cli_command, console, parse_date, parse_pairs, plain
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -209,7 +209,7 @@ def synth(
         f"{len(data.episodes):,} episodes:"
     )
     for kind, path in paths.items():
-        console.print(f"  {kind:<9} {path}")
+        console.print(f"  {kind:<9} {plain(path)}")
 
 
 @app.command("check")
@@ -258,11 +258,11 @@ def check(
     console.print(report_title(report), soft_wrap=True)
     console.print(report_table(report))
     if report.columns:
-        console.print("Other columns: " + ", ".join(report.columns))
+        console.print("Other columns: " + plain(", ".join(report.columns)))
     if report.problems:
         console.print(f"[yellow]{len(report.problems)} problem(s):[/]")
         for p in report.problems:
-            console.print(f"  - {p}", soft_wrap=True)
+            console.print(f"  - {plain(p)}", soft_wrap=True)
     else:
         console.print("[green]No problems found.[/]")
 

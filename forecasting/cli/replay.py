@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from forecasting.cli.common import cli_command, console, fail
+from forecasting.cli.common import cli_command, console, fail, plain
 from forecasting.cli.data import (
     ConfigOpt,
     DateColOpt,
@@ -204,7 +204,9 @@ def replay_command(
             soft_wrap=True,
         )
     console.print(
-        f"Wrote {out}, {scores_path} (per site), {picture} and its reliability diagram"
-        + (f", {policy_out}" if policy_out else ""),
+        plain(
+            f"Wrote {out}, {scores_path} (per site), {picture} and its reliability diagram"
+            + (f", {policy_out}" if policy_out else "")
+        ),
         soft_wrap=True,
     )
