@@ -98,7 +98,7 @@ def test_tomorrow_update_keeps_rho_in_unit_interval_when_errors_are_extreme():
     assert TomorrowUpdate().fit(x, 0.5 * x).rho_ == pytest.approx(0.5)
 
 
-@pytest.mark.parametrize("method", ["shrinkage", "bayes"])
+@pytest.mark.parametrize("method", ["shrinkage", "empirical", "bayes"])
 def test_nowcast_ignores_arrivals_from_the_as_of_hour_on_when_they_are_perturbed(method):
     hourly = hourly_frame(noise=0.1, poisson=True)
     as_of = START + pd.Timedelta(days=90, hours=10, minutes=30)
@@ -125,7 +125,7 @@ def test_usual_shares_use_only_earlier_days_when_the_day_changes():
 
 def test_quantiles_are_monotone_and_above_arrivals_when_nowcasting_each_hour():
     hourly = hourly_frame(noise=0.08, poisson=True, sites=("a", "b"))
-    for method in ("shrinkage", "bayes"):
+    for method in ("shrinkage", "empirical", "bayes"):
         options = NowcastOptions(prior="weekday", method=method, calibration_days=28)
         for hour in (0, 8, 13, 20):
             out = nowcast_today(hourly, START + pd.Timedelta(days=95, hours=hour), options)
@@ -136,7 +136,7 @@ def test_quantiles_are_monotone_and_above_arrivals_when_nowcasting_each_hour():
             assert out["p_surge"].between(0, 1).all()
 
 
-@pytest.mark.parametrize("method", ["shrinkage", "bayes"])
+@pytest.mark.parametrize("method", ["shrinkage", "empirical", "bayes"])
 def test_interval_narrows_when_the_day_goes_on(method):
     hourly = hourly_frame(days=130, noise=0.08, poisson=True)
     options = NowcastOptions(prior="weekday", method=method, calibration_days=56)

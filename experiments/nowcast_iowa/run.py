@@ -185,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
             "day_ahead",
             "projection",
             "shrinkage",
+            "empirical",
             "bayes",
             "shrinkage_weekday",
         ]

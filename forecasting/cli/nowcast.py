@@ -103,7 +103,10 @@ def nowcast_command(
         str, typer.Option("--prior", help="Day-ahead prior: weekday, or a model: ets, hybrid, …")
     ] = "weekday",
     method: Annotated[
-        str, typer.Option("--method", help="How the prior meets the arrivals: shrinkage or bayes.")
+        str,
+        typer.Option(
+            "--method", help="How the prior meets the arrivals: shrinkage, empirical or bayes."
+        ),
     ] = "shrinkage",
     calibration_days: Annotated[
         int,

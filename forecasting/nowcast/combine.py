@@ -53,7 +53,8 @@ class Nowcaster(ABC):
         self.params_ = params
         return self
 
-    def _params(self, rows: pd.DataFrame) -> np.ndarray:
+    def _hours(self, rows: pd.DataFrame) -> np.ndarray:
+        """The fitted hour of issue nearest each row's hour."""
         if not hasattr(self, "params_"):
             raise NotFittedError(
                 f"{type(self).__name__} is not fitted yet. Fix: call fit(rows) before predict."
@@ -62,8 +63,10 @@ class Nowcaster(ABC):
             raise NotFittedError(f"{type(self).__name__} learned nothing: too few past days.")
         known = np.array(sorted(self.params_))
         hours = rows["hour"].to_numpy(int)
-        nearest = known[np.abs(known[None, :] - hours[:, None]).argmin(axis=1)]
-        return np.array([self.params_[int(h)] for h in nearest], dtype=float)
+        return known[np.abs(known[None, :] - hours[:, None]).argmin(axis=1)]
+
+    def _params(self, rows: pd.DataFrame) -> np.ndarray:
+        return np.array([self.params_[int(h)] for h in self._hours(rows)], dtype=float)
 
     @abstractmethod
     def _fit_hour(self, rows: pd.DataFrame) -> tuple[float, ...]: ...
@@ -114,6 +117,49 @@ class ShrinkageNowcaster(Nowcaster):
         """P(total > line); 1 once the arrivals so far exceed the line."""
         loc, scale = self._loc_scale(rows)
         p = stats.norm.sf((np.log(np.maximum(lines, 1e-9)) - loc) / scale)
+        return np.where(rows["observed"].to_numpy(float) > lines, 1.0, p)
+
+
+class EmpiricalShrinkageNowcaster(ShrinkageNowcaster):
+    """:class:`ShrinkageNowcaster` with the past days' residuals as the error distribution.
+
+    Heavy tails (holidays, storms) then widen only the side they occur on, instead of the
+    normal's spread on both sides.
+    """
+
+    def _fit_hour(self, rows: pd.DataFrame) -> tuple[float, ...]:
+        params = super()._fit_hour(rows)
+        x = log_surprise(rows)
+        y = np.log(rows["total"].to_numpy(float) / rows["prior"].to_numpy(float))
+        hour = int(rows["hour"].iloc[0])
+        self.residuals_[hour] = np.sort(y - params[0] - params[1] * x)
+        return params
+
+    def fit(self, rows: pd.DataFrame) -> Self:
+        """Learn per-hour coefficients and keep each hour's residuals."""
+        self.residuals_: dict[int, np.ndarray] = {}
+        return super().fit(rows)
+
+    def _draws(self, rows: pd.DataFrame) -> list[np.ndarray]:
+        """Each row's predictive log totals: its location plus each past residual."""
+        loc, _ = self._loc_scale(rows)
+        return [loc[i] + self.residuals_[int(h)] for i, h in enumerate(self._hours(rows))]
+
+    def mean(self, rows: pd.DataFrame) -> np.ndarray:
+        """Expected total over the past residuals, at least the arrivals so far."""
+        means = np.array([np.mean(np.exp(d)) for d in self._draws(rows)])
+        return np.maximum(means, rows["observed"].to_numpy(float))
+
+    def quantiles(self, rows: pd.DataFrame, levels: np.ndarray) -> np.ndarray:
+        """Empirical quantiles, floored at the arrivals so far."""
+        grid = np.asarray(levels, float)
+        q = np.exp(np.array([np.quantile(d, grid) for d in self._draws(rows)]))
+        return np.maximum(q, rows["observed"].to_numpy(float)[:, None])
+
+    def p_above(self, rows: pd.DataFrame, lines: np.ndarray) -> np.ndarray:
+        """Share of past residuals that would put the total above the line."""
+        logs = np.log(np.maximum(np.asarray(lines, float), 1e-9))
+        p = np.array([np.mean(d > logs[i]) for i, d in enumerate(self._draws(rows))])
         return np.where(rows["observed"].to_numpy(float) > lines, 1.0, p)
 
 
@@ -218,5 +264,6 @@ class TomorrowUpdate:
 
 COMBINERS: dict[str, type[Nowcaster]] = {
     "shrinkage": ShrinkageNowcaster,
+    "empirical": EmpiricalShrinkageNowcaster,
     "bayes": GammaPoissonNowcaster,
 }
