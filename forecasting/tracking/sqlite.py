@@ -30,6 +30,7 @@ MAGIC = b"SQLite format 3\x00"
 LOCK_TIMEOUT = 300.0
 _HEADER = 100
 _held: dict[Path, int] = {}
+_checked: dict[Path, tuple[int, int]] = {}
 
 
 def check_sqlite(db: Path) -> None:
@@ -55,6 +56,9 @@ def check_sqlite(db: Path) -> None:
         raise _broken(db, f"cannot be read ({exc.strerror})") from None
     if not header.startswith(MAGIC) or len(header) < _HEADER:
         raise _broken(db, "is not an SQLite database")
+    stamp = (size, db.stat().st_mtime_ns)
+    if _checked.get(db) == stamp:  # one command checks its store several times
+        return
     page_size = int.from_bytes(header[16:18], "big")
     page_size = 65536 if page_size == 1 else page_size
     pages = int.from_bytes(header[28:32], "big")
@@ -62,6 +66,7 @@ def check_sqlite(db: Path) -> None:
     if header_valid and size < page_size * pages:
         raise _broken(db, f"is cut off ({size:,} of {page_size * pages:,} bytes)")
     _quick_check(db)
+    _checked[db] = stamp
 
 
 def _quick_check(db: Path) -> None:
@@ -70,6 +75,13 @@ def _quick_check(db: Path) -> None:
             sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
         ) as conn:
             rows = conn.execute("PRAGMA quick_check(1)").fetchall()
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):  # not damage: someone is writing
+            raise StoreError(
+                f"the MLflow store {db} stayed locked by another process for 30 s. "
+                "Fix: wait for the other run to finish, then run again"
+            ) from None
+        raise _broken(db, f"is damaged ({exc})") from None
     except sqlite3.DatabaseError as exc:
         raise _broken(db, f"is damaged ({exc})") from None
     if rows != [("ok",)]:
