@@ -39,6 +39,11 @@ def _warnings(n_days: int = 7, site: str = "RAA", level: int = 2) -> pd.DataFram
             "surge_threshold_high": 310.0,
             "p_surge": 0.21,
             "p_surge_high": 0.04,
+            "surge_kind": "weekday",
+            "capacity_line": 280.0,
+            "p_capacity": 0.3,
+            "weekday_line": 290.0,
+            "p_weekday": 0.21,
             "admissions_mean": 60.0,
             "electives_planned": 20,
             "electives_deferrable": 13,
@@ -194,7 +199,7 @@ def test_history_error_when_schema_version_is_newer(tmp_path):
     store.append(_warnings(), ISSUED, "first")
     with sqlite3.connect(path) as con:
         con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
-    with pytest.raises(WarningHistoryError, match="schema version 99, this version reads 1"):
+    with pytest.raises(WarningHistoryError, match="schema version 99, this version reads 2"):
         store.read()
 
 
@@ -214,3 +219,27 @@ def test_history_error_when_warnings_lack_a_column(tmp_path):
             _warnings().drop(columns="occupancy"), ISSUED, "x"
         )
     assert not (tmp_path / "w.sqlite").exists()
+
+
+def test_history_when_file_has_schema_1_migrates_and_keeps_old_runs(tmp_path):
+    import sqlite3
+
+    from forecasting.escalation.history import ADDED_IN_2
+
+    path = tmp_path / "old.sqlite"
+    store = WarningHistory(path)
+    store.append(_warnings(), ISSUED, "old-model")
+    con = sqlite3.connect(path)
+    for col in ADDED_IN_2:  # rebuild the version-1 table: no surge-kind columns
+        con.execute(f"ALTER TABLE warnings DROP COLUMN {col}")
+    con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    store.check()  # a version-1 file is usable, not refused
+    store.append(_warnings(site="RAB"), ISSUED, "new-model")
+    back = store.read()
+    assert len(back) == 14
+    old, new = back[back["site_id"] == "RAA"], back[back["site_id"] == "RAB"]
+    assert old["p_capacity"].isna().all() and (new["p_capacity"] == 0.3).all()
+    version = sqlite3.connect(path).execute("SELECT value FROM meta").fetchone()[0]
+    assert version == "2"

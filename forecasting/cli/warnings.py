@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from forecasting.cli.common import cli_command, console, fail
+from forecasting.cli.common import cli_command, console, fail, plain
 from forecasting.cli.daily import DEFAULT_HISTORY
 from forecasting.cli.data import (
     ConfigOpt,
@@ -27,6 +28,13 @@ app = typer.Typer(
 app.command("replay")(replay_command)
 
 
+class SurgeKind(StrEnum):
+    """The two kinds of surge."""
+
+    capacity = "capacity"
+    weekday = "weekday"
+
+
 @app.command("evaluate")
 @cli_command
 def evaluate(
@@ -37,6 +45,14 @@ def evaluate(
     level: Annotated[
         int, typer.Option("--level", min=2, max=4, help="Warnings at this level or above alert.")
     ] = 3,
+    kind: Annotated[
+        SurgeKind | None,
+        typer.Option(
+            "--kind",
+            help="Judge capacity surges (above the flat line) or weekday surges (unusual for "
+            "the weekday); default: the kind the levels followed.",
+        ),
+    ] = None,
     site_col: SiteColOpt = None,
     date_col: DateColOpt = None,
     target_col: TargetColOpt = None,
@@ -54,5 +70,9 @@ def evaluate(
     cfg = load_config(config)
     issued = WarningHistory(history).read()
     actuals = load_mapped(data, cfg, site_col, date_col, target_col, extra_cols, site_name)
-    scores = evaluate_warnings(issued, actuals, level=level)
-    console.print(alert_quality_table(scores, f"Warnings at level >= {level} from {history}"))
+    judged = None if kind is None else kind.value
+    scores = evaluate_warnings(issued, actuals, level=level, kind=judged)
+    what = "" if judged is None else f", {judged} surges"
+    console.print(
+        alert_quality_table(scores, f"Warnings at level >= {level} from {plain(history)}{what}")
+    )

@@ -90,6 +90,7 @@ def evaluate_warnings(
     level: int = 3,
     thresholds: pd.Series | float | None = None,
     probability: float | None = None,
+    kind: str | None = None,
 ) -> pd.DataFrame:
     """Precision, recall, false alarms per month and lead time of warnings, per site and overall.
 
@@ -103,6 +104,9 @@ def evaluate_warnings(
             ``None`` uses the line each day's latest warning used.
         probability: Judge the surge rule alone: an alert is ``p_surge >= probability``
             instead of a level (levels also rise for full beds, which no surge explains).
+        kind: Judge surges of this kind (``capacity`` or ``weekday``): its line makes a surge
+            day, and its probability is the one ``probability`` compares. ``None``: the kind
+            each warning's levels followed.
 
     Returns:
         One row per site and a last row ``site_id == "all"``: ``days``, ``surge_days``,
@@ -112,6 +116,11 @@ def evaluate_warnings(
     Raises:
         EmptyDataError: If no warned-about day has an observation.
     """
+    if kind is not None:
+        history = history.drop(columns=["surge_threshold", "p_surge"]).rename(
+            columns={f"{kind}_line": "surge_threshold", f"p_{kind}": "p_surge"}
+        )
+        history = history.dropna(subset=["surge_threshold"])  # runs from before both kinds
     days = warned_days(history, level, probability) if len(history) else pd.DataFrame()
     obs = actuals[[schema.SITE, schema.DATE, schema.TARGET]].copy()
     obs[schema.SITE] = obs[schema.SITE].astype(str)

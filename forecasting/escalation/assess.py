@@ -28,7 +28,13 @@ from forecasting.escalation.inputs import (
 from forecasting.escalation.levels import LEVEL_NAMES, recommend_levels
 from forecasting.escalation.occupancy import WARMUP_DAYS, los_kernel, site_occupancy
 from forecasting.escalation.reasons import explain, site_context
-from forecasting.escalation.thresholds import add_surge_risk, line_of, surge_lines
+from forecasting.escalation.thresholds import (
+    add_surge_kinds,
+    add_surge_risk,
+    kind_of,
+    line_of,
+    surge_lines,
+)
 from forecasting.forecast_frame import QUANTILE_COLUMNS
 
 WARNING_COLUMNS: tuple[str, ...] = (
@@ -46,6 +52,11 @@ WARNING_COLUMNS: tuple[str, ...] = (
     "surge_threshold_high",
     "p_surge",
     "p_surge_high",
+    "surge_kind",
+    "capacity_line",
+    "p_capacity",
+    "weekday_line",
+    "p_weekday",
     "admissions_mean",
     "electives_planned",
     "electives_deferrable",
@@ -154,7 +165,8 @@ def assess(
     rows = forecast_rows(forecast, past)
     past_by_site = by_site(past)
     lines = surge_lines(past, cfg, day)
-    frame = add_surge_risk(rows, lines)
+    frame = add_surge_kinds(add_surge_risk(rows, lines), past, cfg, day)
+    frame["surge_kind"] = kind_of(cfg)
     frame = add_occupancy(frame, past_by_site, by_site(plan), cfg)
     frame["as_of"] = day
     frame["horizon"] = (frame[schema.DATE] - day).dt.days

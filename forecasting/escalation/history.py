@@ -24,7 +24,9 @@ from forecasting.escalation.assess import WARNING_COLUMNS
 from forecasting.escalation.errors import WarningHistoryError
 from forecasting.escalation.levels import LEVEL_NAMES
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# version 2 added both kinds of surge; a version-1 file gains these columns (empty for old runs)
+ADDED_IN_2 = ("surge_kind", "capacity_line", "p_capacity", "weekday_line", "p_weekday")
 BUSY_TIMEOUT_S = 30.0
 RUN_COLUMNS = ("run_id", "issued_at", "model_ref")
 # Stored columns: the warning columns under SQL-friendly names (no level_name: derived).
@@ -35,7 +37,7 @@ _SQL_NAMES = {
     for col in WARNING_COLUMNS
     if col != "level_name"
 }
-_TEXT = {"site_id", "as_of", "date", "model", "reasons", "advice"}
+_TEXT = {"site_id", "as_of", "date", "model", "reasons", "advice", "surge_kind"}
 _INTEGER = {"horizon", "level", "electives_planned", "electives_deferrable", "electives_to_review"}
 
 
@@ -149,7 +151,7 @@ class WarningHistory:
                 return  # an empty SQLite file: the schema is created on the first append
             if "meta" in tables:
                 row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-                if row is not None and row[0] != str(SCHEMA_VERSION):
+                if row is not None and row[0] not in ("1", str(SCHEMA_VERSION)):
                     raise WarningHistoryError(
                         f"warning history has schema version {row[0]}, this version reads "
                         f"{SCHEMA_VERSION}",
@@ -160,7 +162,7 @@ class WarningHistory:
                 if table not in tables:
                     continue
                 have = {r[1] for r in con.execute(f"PRAGMA table_info({table})")}
-                missing = [c for c in wanted if c not in have]
+                missing = [c for c in wanted if c not in have and c not in ADDED_IN_2]
                 if missing:
                     raise WarningHistoryError(
                         f"not a warning history this version can use (table {table} has no "
@@ -181,12 +183,25 @@ class WarningHistory:
             con.execute(
                 "INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
+        elif row[0] == "1":
+            self._migrate_from_1(con)
         elif row[0] != str(SCHEMA_VERSION):
             raise WarningHistoryError(
                 f"warning history has schema version {row[0]}, this version reads {SCHEMA_VERSION}",
                 path=self.path,
                 fix="upgrade forecasting or start a new history file",
             )
+
+    @staticmethod
+    def _migrate_from_1(con: sqlite3.Connection) -> None:
+        """Add the columns of version 2 (inside the caller's transaction)."""
+        have = {r[1] for r in con.execute("PRAGMA table_info(warnings)")}
+        for col in ADDED_IN_2:
+            if col not in have:
+                con.execute(f"ALTER TABLE warnings ADD COLUMN {col} {_sql_type(col)}")
+        con.execute(
+            "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
+        )
 
     def _insert_rows(
         self, con: sqlite3.Connection, run_id: str, rows: Sequence[tuple[Any, ...]]

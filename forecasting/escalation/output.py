@@ -15,7 +15,14 @@ INT_COLUMNS = (
     "electives_deferrable",
     "electives_to_review",
 )
-ROUNDING = {"p_surge": 3, "p_surge_high": 3, "occupancy": 3, "occupancy_q_high": 3}
+ROUNDING = {
+    "p_surge": 3,
+    "p_surge_high": 3,
+    "p_capacity": 3,
+    "p_weekday": 3,
+    "occupancy": 3,
+    "occupancy_q_high": 3,
+}
 DEFAULT_DIGITS = 1
 REASON_SEPARATOR = "; "
 

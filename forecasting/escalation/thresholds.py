@@ -169,3 +169,44 @@ def line_of(lines: pd.DataFrame, site: str, dates: pd.DatetimeIndex) -> np.ndarr
     """The surge line of ``site`` on each of ``dates``."""
     per_day = lines.xs(site, level=schema.SITE)["surge_threshold"]
     return per_day.reindex(dates.dayofweek).to_numpy(dtype=float)
+
+
+SURGE_KINDS: tuple[str, ...] = ("capacity", "weekday")
+
+
+def kind_of(cfg: Config) -> str:
+    """The kind of surge that drives the levels (``weekday`` or ``capacity``)."""
+    return "weekday" if cfg.escalation.weekday_adjusted_lines else "capacity"
+
+
+def with_kind(cfg: Config, kind: str) -> Config:
+    """``cfg`` with the surge lines of ``kind``: ``capacity`` (flat) or ``weekday`` (adjusted)."""
+    if kind not in SURGE_KINDS:
+        raise ValueError(f"unknown surge kind {kind!r} (known: {', '.join(SURGE_KINDS)})")
+    rules = cfg.escalation.model_copy(update={"weekday_adjusted_lines": kind == "weekday"})
+    return cfg.model_copy(update={"escalation": rules})
+
+
+def add_surge_kinds(
+    rows: pd.DataFrame, history: pd.DataFrame, cfg: Config, as_of: pd.Timestamp
+) -> pd.DataFrame:
+    """Add both kinds of surge line and the chance of crossing each.
+
+    A *capacity* surge is a day above the site's flat line (its percentile of the look-back
+    window, or the configured ``surge_threshold``): what beds and staff can take, the same on
+    every weekday. A *weekday* surge is a day unusual for its weekday (the line adjusted for
+    the weekday). Adds ``capacity_line``, ``p_capacity``, ``weekday_line`` and ``p_weekday``.
+
+    Args:
+        rows: Forecast rows (``site_id``, ``date`` and the quantile columns).
+        history: DemandFrame up to ``as_of``.
+        cfg: The configuration (thresholds and per-site lines).
+        as_of: The last day the lines may look at.
+    """
+    out = rows.copy()
+    base = rows[[schema.SITE, schema.DATE, *QUANTILE_COLUMNS]]
+    for kind in SURGE_KINDS:
+        risk = add_surge_risk(base, surge_lines(history, with_kind(cfg, kind), as_of))
+        out[f"{kind}_line"] = risk["surge_threshold"].to_numpy()
+        out[f"p_{kind}"] = risk["p_surge"].to_numpy()
+    return out

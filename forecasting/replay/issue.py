@@ -74,33 +74,6 @@ def visible_on(frame: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
     return pd.concat([past, later], ignore_index=True)
 
 
-def kind_config(cfg: Config, kind: str) -> Config:
-    """``cfg`` with the surge lines of ``kind``: ``capacity`` (flat) or ``weekday`` (adjusted)."""
-    adjusted = {"capacity": False, "weekday": True}[kind]
-    rules = cfg.escalation.model_copy(update={"weekday_adjusted_lines": adjusted})
-    return cfg.model_copy(update={"escalation": rules})
-
-
-def surge_kinds(
-    forecast: pd.DataFrame, past: pd.DataFrame, cfg: Config, day: pd.Timestamp
-) -> pd.DataFrame:
-    """Both kinds of surge line of each forecast day and the chance of crossing each.
-
-    A *capacity* surge is a day above the site's flat line (its percentile of the last year, or
-    the configured ``surge_threshold``): what the beds and staff can take, the same every day.
-    A *weekday* surge is a day unusual for its weekday (the line adjusted for the weekday).
-    """
-    from forecasting.escalation.thresholds import add_surge_risk, surge_lines
-
-    keys = [schema.SITE, schema.DATE]
-    out = forecast[keys].copy()
-    for kind in ("capacity", "weekday"):
-        risk = add_surge_risk(forecast, surge_lines(past, kind_config(cfg, kind), day))
-        out[f"{kind}_line"] = risk["surge_threshold"].to_numpy()
-        out[f"p_{kind}"] = risk["p_surge"].to_numpy()
-    return out
-
-
 def replay_warnings(
     frame: pd.DataFrame,
     forecasts: pd.DataFrame,
@@ -120,19 +93,14 @@ def replay_warnings(
         ``y`` is empty for target days beyond the data. (:data:`WARNING_ROWS`)
     """
     from forecasting.escalation import assess
-    from forecasting.escalation.inputs import prepare_history
 
     bedless = bedless_sites(frame, cfg)
     rules = surge_only_config(cfg, bedless) if bedless else cfg
-    kind = "weekday" if cfg.escalation.weekday_adjusted_lines else "capacity"
     parts = []
     for cutoff, f in forecasts.groupby("cutoff", sort=True):
         day = pd.Timestamp(str(cutoff))
-        seen = visible_on(frame, day)
-        w = assess(f, seen, rules, as_of=day).drop(columns=["reasons", "advice"])
-        past = prepare_history(seen)
-        kinds = surge_kinds(f, past[past[schema.DATE] <= day], rules, day)
-        parts.append(w.merge(kinds, on=[schema.SITE, schema.DATE], how="left"))
+        w = assess(f, visible_on(frame, day), rules, as_of=day)
+        parts.append(w.drop(columns=["reasons", "advice"]))
         if progress:
             progress(1)
     out = pd.concat(parts, ignore_index=True).rename(
@@ -142,7 +110,6 @@ def replay_warnings(
             "surge_threshold_high": "surge_line_high",
         }
     )
-    out["surge_kind"] = kind
     out.loc[out[schema.SITE].isin(bedless), "occupancy"] = np.nan
     truth = frame[[schema.SITE, schema.DATE, schema.TARGET]].rename(columns={schema.TARGET: "y"})
     truth = truth.assign(**{schema.SITE: truth[schema.SITE].astype(str)})

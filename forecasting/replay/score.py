@@ -35,11 +35,9 @@ SCORE_COLUMNS: tuple[str, ...] = (
 )
 
 
-def as_history(replay: pd.DataFrame, kind: str) -> pd.DataFrame:
-    """Replay rows as a warning history judged on ``kind``'s line and probability."""
-    return replay.drop(columns=["surge_line", "p_surge"]).rename(
-        columns={"issued": "as_of", f"{kind}_line": "surge_threshold", f"p_{kind}": "p_surge"}
-    )
+def as_history(replay: pd.DataFrame) -> pd.DataFrame:
+    """Replay rows in the shape of a warning history."""
+    return replay.rename(columns={"issued": "as_of", "surge_line": "surge_threshold"})
 
 
 def surge_outcomes(replay: pd.DataFrame, kind: str) -> pd.DataFrame:
@@ -91,7 +89,7 @@ def score_replay(
     actuals = actuals.drop_duplicates([schema.SITE, schema.DATE])
     actuals = actuals.rename(columns={"y": schema.TARGET})
     alerts = evaluate_warnings(
-        as_history(rows, kind), actuals, level=level, probability=probability
+        as_history(rows), actuals, level=level, probability=probability, kind=kind
     )
     scored = surge_outcomes(rows, kind)
     skill: dict[str, dict[str, float]] = {}
