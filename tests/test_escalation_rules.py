@@ -325,7 +325,7 @@ def test_rebound_days_when_after_english_bank_holidays():
 
 def test_rebound_days_when_holiday_calendar_unknown_is_a_config_error():
     # the config refuses the unknown calendar before any rule can meet it
-    with pytest.raises(ConfigError, match="key 'holidays'.*unknown holiday country 'XX'"):
+    with pytest.raises(ConfigError, match=r"key 'holidays'.*unknown holiday country 'XX'"):
         cfg = config_from_dict({"holidays": {"country": "XX", "subdiv": None}})
         rebound_days(pd.DatetimeIndex(["2025-05-06"]), cfg)
 
