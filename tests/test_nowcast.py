@@ -203,7 +203,16 @@ def test_cli_prints_json_per_site_when_input_is_good(tmp_path):
     hourly_frame(noise=0.08, poisson=True, sites=("a", "b")).to_csv(path, index=False)
     as_of = f"{START + pd.Timedelta(days=95):%Y-%m-%d} 10:00"
     done = _cli(
-        "--data", str(path), "--as-of", as_of, "--format", "json", "--calibration-days", "28"
+        "--data",
+        str(path),
+        "--as-of",
+        as_of,
+        "--format",
+        "json",
+        "--calibration-days",
+        "28",
+        "--prior",
+        "weekday",
     )
     assert done.returncode == 0, done.stderr
     records = json.loads(done.stdout)

@@ -21,11 +21,11 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from forecasting.nowcast.combine import COMBINERS
+from forecasting.nowcast.combine import COMBINERS, TomorrowUpdate
 from forecasting.nowcast.days import DATE, day_matrix, totals
 from forecasting.nowcast.hourly import SITE, HourlyColumns, load_hourly
 from forecasting.nowcast.prior import day_ahead_priors
-from forecasting.nowcast.rows import issue_rows
+from forecasting.nowcast.rows import issue_rows, log_errors
 from forecasting.nowcast.shape import usual_shares
 from forecasting.nowcast.surge import flat_line
 
@@ -84,12 +84,18 @@ def evaluate_hour(
         for name, center in (("day_ahead", "prior"), ("projection", "projection")):
             err = np.log((past["total"] / past[center]).to_numpy(float))
             rec[name] = _empirical_p(now[center].to_numpy(float), err, line)
+        nxt = rows.loc[rows[DATE] == day + pd.Timedelta(days=1), "total"]
+        rec["tomorrow_total"] = float(nxt.iloc[0]) if len(nxt) else np.nan
+        rec["tomorrow_prior"] = float(now["next_prior"].iloc[0])
         for name, cls in COMBINERS.items():
             model = cls().fit(past)
             rec[name] = float(model.p_above(now, np.array([line]))[0])
             q = model.quantiles(now, np.array([0.05, 0.95]))[0]
             rec[f"{name}_lo"], rec[f"{name}_hi"] = float(q[0]), float(q[1])
             rec[f"{name}_mean"] = float(model.mean(now)[0])
+        update = TomorrowUpdate().fit(*log_errors(past))
+        surprise = np.log(rec["shrinkage_mean"] / now["prior"].to_numpy(float))
+        rec["tomorrow_updated"] = float(update.predict(now["next_prior"].to_numpy(), surprise)[0])
         out.append(rec)
     return pd.DataFrame(out)
 
@@ -196,6 +202,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"{inside.mean():.2f} / {(res[f'{name}_hi'] - res[f'{name}_lo']).mean():.0f}"
             )
             row[f"{name} MAE"] = f"{(res[f'{name}_mean'] - res['total']).abs().mean():.1f}"
+        err = res["tomorrow_total"] - res["tomorrow_prior"]
+        upd = res["tomorrow_total"] - res["tomorrow_updated"]
+        row["tomorrow MAE prior / updated"] = f"{err.abs().mean():.2f} / {upd.abs().mean():.2f}"
         table.append(row)
         rel = reliability(res, "shrinkage")
         rel.insert(0, "hour", f"{hour:02d}:00")

@@ -101,7 +101,7 @@ def nowcast_command(
     ] = None,
     prior: Annotated[
         str, typer.Option("--prior", help="Day-ahead prior: weekday, or a model: ets, hybrid, …")
-    ] = "weekday",
+    ] = "ets",
     method: Annotated[
         str,
         typer.Option(
@@ -113,7 +113,7 @@ def nowcast_command(
         typer.Option(
             "--calibration-days", min=28, max=1000, help="Past days the combination learns from."
         ),
-    ] = 365,
+    ] = 91,
     site_col: SiteColOpt = None,
     time_col: Annotated[
         str | None,
