@@ -248,3 +248,33 @@ def test_cli_exits_2_naming_the_file_when_it_is_missing(tmp_path):
     done = CliRunner().invoke(app, ["nowcast", "--data", str(missing), "--as-of", "2024-03-01"])
     assert done.exit_code == 2
     assert "nope.csv" in done.output
+
+
+def test_weekday_prior_is_the_mean_of_eight_earlier_same_weekdays_when_issued():
+    from forecasting.nowcast.prior import weekday_priors
+
+    days = pd.date_range(START, periods=70)
+    totals = pd.Series(np.arange(70, dtype=float), index=pd.MultiIndex.from_product([["a"], days]))
+    totals.index.names = ["site_id", "date"]
+    out = weekday_priors(totals, days[60], days[61]).set_index("date")
+    # day 60's earlier same weekdays: 53, 46, ..., 4 (eight of them)
+    assert out.loc[days[60], "prior"] == pytest.approx(np.mean(np.arange(4, 60, 7)))
+    assert out.loc[days[60], "next_prior"] == pytest.approx(np.mean(np.arange(5, 61, 7)))
+
+
+def test_surge_lines_when_totals_are_known():
+    from forecasting.nowcast.surge import flat_line, weekday_line
+
+    days = pd.date_range(START, periods=400)
+    totals = pd.Series(np.where(days.dayofweek == 0, 120.0, 100.0), index=days)
+    assert flat_line(totals) == 120.0
+    assert weekday_line(totals, pd.Timestamp("2025-02-03")) == pytest.approx(120.0)
+    assert weekday_line(totals, pd.Timestamp("2025-02-04")) == pytest.approx(100.0)
+
+
+def test_nowcast_runs_with_a_registry_model_prior_when_history_is_long_enough():
+    hourly = hourly_frame(noise=0.08, poisson=True)
+    options = NowcastOptions(prior="ets", calibration_days=28, country="US", subdiv=None)
+    out = nowcast_today(hourly, START + pd.Timedelta(days=95, hours=13), options)
+    assert out["method"].iloc[0] == "shrinkage+ets"
+    assert 150 < out["prior"].iloc[0] < 300 and 150 < out["mean"].iloc[0] < 300

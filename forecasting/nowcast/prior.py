@@ -22,6 +22,7 @@ PRIOR_COLUMNS = (SITE, DATE, "prior", "prior_sdlog", "next_prior", "next_sdlog")
 WEEKDAY_PRIOR = "weekday"
 WEEKDAY_WEEKS = 8
 MIN_SDLOG = 0.02
+MAX_RATIO = 1.5
 _Z90 = float(norm.ppf(0.95))
 
 
@@ -148,7 +149,24 @@ def day_ahead_priors(
     country: str = "GB",
     subdiv: str | None = "ENG",
 ) -> pd.DataFrame:
-    """Priors for issue days ``start..end`` from ``model`` (or :data:`WEEKDAY_PRIOR`)."""
+    """Priors for issue days ``start..end`` from ``model`` (or :data:`WEEKDAY_PRIOR`).
+
+    A model's prior that is missing or strays beyond a factor :data:`MAX_RATIO` of the weekday
+    prior (a model fitted on too short a history can drift away) is replaced by the weekday
+    prior; ``prior_source`` tells which was used.
+    """
+    weekday = weekday_priors(totals, pd.Timestamp(start), pd.Timestamp(end))
+    weekday["prior_source"] = WEEKDAY_PRIOR
     if model == WEEKDAY_PRIOR:
-        return weekday_priors(totals, pd.Timestamp(start), pd.Timestamp(end))
-    return model_priors(totals, start, end, model, refit_every, country, subdiv)
+        return weekday
+    out = model_priors(totals, start, end, model, refit_every, country, subdiv)
+    out["prior_source"] = model
+    ref = weekday.set_index([SITE, DATE]).reindex(pd.MultiIndex.from_frame(out[[SITE, DATE]]))
+    for col, spread in (("prior", "prior_sdlog"), ("next_prior", "next_sdlog")):
+        ratio = out[col].to_numpy(float) / ref[col].to_numpy(float)
+        stray = ~((ratio > 1 / MAX_RATIO) & (ratio < MAX_RATIO)) & np.isfinite(ref[col].to_numpy())
+        out.loc[stray, col] = ref[col].to_numpy()[stray]
+        out.loc[stray, spread] = ref[spread].to_numpy()[stray]
+        if col == "prior":
+            out.loc[stray, "prior_source"] = WEEKDAY_PRIOR
+    return out

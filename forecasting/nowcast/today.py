@@ -194,7 +194,7 @@ def nowcast_today(
             "tomorrow_mean": tomorrow,
             "tomorrow_q0.05": tomorrow * np.exp(-_Z90 * spread),
             "tomorrow_q0.95": tomorrow * np.exp(_Z90 * spread),
-            "method": f"{opts.method}+{opts.prior}",
+            "method": opts.method + "+" + now["prior_source"].astype(str),
         }
     )
     return out[list(NOWCAST_COLUMNS)]
