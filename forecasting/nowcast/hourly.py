@@ -41,7 +41,9 @@ class HourlyColumns:
     site_name: str = "site"
 
 
-def _find(frame: pd.DataFrame, name: str, option: str, path: str | None) -> str:
+def _find(
+    frame: pd.DataFrame, name: str, option: str, path: str | None, fix: str | None = None
+) -> str:
     """The file's column called ``name`` (exact, else the only case-insensitive match)."""
     if name in frame.columns:
         return name
@@ -53,7 +55,7 @@ def _find(frame: pd.DataFrame, name: str, option: str, path: str | None) -> str:
         f"no column '{name}' (columns: {shown})",
         path=path,
         column=name,
-        fix=f"name the right column with {option}",
+        fix=fix or f"name the right column with {option}",
     )
 
 
@@ -144,7 +146,8 @@ def to_hourly_frame(
     if cols.site is None:
         sites = pd.Series(cols.site_name, index=raw.index, dtype="string")
     else:
-        site_col = _find(raw, cols.site, "--site-col", where)
+        fix = "name the site column with --site-col, or give --site-name NAME for a one-site file"
+        site_col = _find(raw, cols.site, "--site-col", where, fix)
         sites = raw[site_col].astype("string").str.strip()
     frame = pd.DataFrame(
         {SITE: sites.astype(str).to_numpy(), TIME: stamps.to_numpy(), ARRIVALS: counts.to_numpy()},
