@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -10,6 +11,20 @@ from forecasting.data import schema
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+
+def save_png(fig: Figure, path: str | Path, dpi: int = 90) -> Path:
+    """Write ``fig`` to ``path`` as PNG atomically, close it and return the path."""
+    import matplotlib.pyplot as plt
+
+    from forecasting.io import atomic_path
+
+    target = Path(path)
+    with atomic_path(target) as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi)
+    plt.close(fig)
+    return target
 
 
 def fan_chart(

@@ -26,6 +26,7 @@ from forecasting.cli.data import (
     ConfigOpt,
     DateColOpt,
     ExtraColOpt,
+    ResampleOpt,
     SiteColOpt,
     SiteNameOpt,
     TargetColOpt,
@@ -35,6 +36,7 @@ from forecasting.cli.data import (
 if TYPE_CHECKING:
     import pandas as pd
 
+    from forecasting.cli.data import ResampleTo
     from forecasting.config import Config
     from forecasting.daily import DailyResult
 
@@ -88,13 +90,14 @@ def _run(
     as_of: str | None,
     cfg: Config,
     mapping_args: tuple[str | None, str | None, str | None, list[str] | None, str | None],
+    resample: ResampleTo | None = None,
 ) -> _Run:
     from forecasting.cli.models import quiet_mlflow
     from forecasting.daily import daily_warnings
     from forecasting.tracking import load_champion
 
     day = parse_date(as_of, "--as-of")
-    frame = load_mapped(data, cfg, *mapping_args)
+    frame = load_mapped(data, cfg, *mapping_args, resample=resample)
     quiet_mlflow()
     with console.status("Loading the champion model…"):
         champ = load_champion(cfg)
@@ -160,6 +163,7 @@ def daily_command(
     target_col: TargetColOpt = None,
     extra_cols: ExtraColOpt = None,
     site_name: SiteNameOpt = None,
+    resample: ResampleOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Recommended escalation levels and planned-care advice for the next days, per site.
@@ -180,7 +184,7 @@ def daily_command(
 
     _preflight(out, None if no_history else history)
     cfg = _config(config, sites, data)
-    run = _run(data, as_of, cfg, (site_col, date_col, target_col, extra_cols, site_name))
+    run = _run(data, as_of, cfg, (site_col, date_col, target_col, extra_cols, site_name), resample)
     result = run.result
     w = result.warnings.assign(model_source=run.source)
     text = _text(w, DailyFormat.csv if fmt is DailyFormat.table else fmt)
@@ -220,6 +224,7 @@ def report_command(
     target_col: TargetColOpt = None,
     extra_cols: ExtraColOpt = None,
     site_name: SiteNameOpt = None,
+    resample: ResampleOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """A picture per site (history, forecast fan, surge line, levels) and an HTML page.
@@ -235,7 +240,7 @@ def report_command(
 
     check_writable_dir(out)
     cfg = _config(config, sites, data)
-    run = _run(data, as_of, cfg, (site_col, date_col, target_col, extra_cols, site_name))
+    run = _run(data, as_of, cfg, (site_col, date_col, target_col, extra_cols, site_name), resample)
     with console.status("Drawing…"):
         paths = write_report(
             run.frame,

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import functools
-import inspect
 import json
-from collections.abc import Callable
-from contextvars import ContextVar
 from datetime import date, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import typer
 
@@ -78,44 +74,6 @@ ResampleOpt = Annotated[
     ),
 ]
 
-#: ``--resample`` of the running command, for commands that take it through
-#: :func:`with_loader_options` rather than as their own parameter.
-_RESAMPLE: ContextVar[ResampleTo | None] = ContextVar("resample", default=None)
-
-
-def with_loader_options(command: Callable[P, R]) -> Callable[P, R]:
-    """Give a command that loads data through :func:`load_mapped` the ``--resample`` option.
-
-    The option is added to the command's signature (so Typer shows and parses it) and handed
-    to :func:`load_mapped` through a context variable; the command itself is unchanged.
-
-    Args:
-        command: A Typer command function.
-
-    Returns:
-        The command with a ``--resample`` option.
-    """
-    signature = inspect.signature(command, eval_str=True)  # Typer reads the Annotated options
-    if "resample" in signature.parameters:
-        return command
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, resample: ResampleTo | None = None, **kwargs: Any) -> Any:
-        token = _RESAMPLE.set(resample)
-        try:
-            return command(*args, **kwargs)
-        finally:
-            _RESAMPLE.reset(token)
-
-    option = inspect.Parameter(
-        "resample", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=ResampleOpt
-    )
-    wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
-        parameters=[*signature.parameters.values(), option]
-    )
-    wrapper.__annotations__ = {**getattr(command, "__annotations__", {}), "resample": ResampleOpt}
-    return wrapper  # type: ignore[return-value]
-
 
 def with_holidays(cfg: Config, holidays: str | None) -> Config:
     """The config with ``--holidays COUNTRY[-SUBDIV]`` applied, if given.
@@ -165,21 +123,16 @@ def load_mapped(
     horizon: int | None = None,
     resample: ResampleTo | None = None,
 ) -> pd.DataFrame:
-    """Load a demand file with the config's mapping and gap policy, overridden by the options.
-
-    ``resample`` defaults to the ``--resample`` of a command wrapped by
-    :func:`with_loader_options`.
-    """
+    """Load a demand file with the config's mapping and gap policy, overridden by the options."""
     from forecasting.data.load import load_demand
 
-    period = resample or _RESAMPLE.get()
     return load_demand(
         data,
         column_mapping(cfg, site_col, date_col, target_col, extra_cols, site_name),
         horizon=horizon or cfg.horizon,
         gap_policy=cfg.gap_policy,
         default_site=site_name,
-        resample="daily" if period is ResampleTo.daily else None,
+        resample="daily" if resample is ResampleTo.daily else None,
     )
 
 

@@ -17,6 +17,7 @@ from forecasting.cli.data import (
     DateColOpt,
     ExtraColOpt,
     HolidaysOpt,
+    ResampleOpt,
     SiteColOpt,
     SiteNameOpt,
     TargetColOpt,
@@ -57,6 +58,7 @@ def train_command(
     target_col: TargetColOpt = None,
     extra_cols: ExtraColOpt = None,
     site_name: SiteNameOpt = None,
+    resample: ResampleOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Backtest, train on all data, log the run to MLflow and register the model."""
@@ -71,7 +73,9 @@ def train_command(
 
     uri = resolve_tracking_uri(cfg)
     check_store(uri, configured=bool(cfg.mlflow.tracking_uri))  # before any long work
-    frame = load_mapped(data, cfg, site_col, date_col, target_col, extra_cols, site_name)
+    frame = load_mapped(
+        data, cfg, site_col, date_col, target_col, extra_cols, site_name, resample=resample
+    )
     n = windows or cfg.mlflow.backtest_windows
     with _progress(f"train {model}", -(-n // 4) + 1) as advance:
         result = _train(frame, cfg, model, n, advance)

@@ -42,7 +42,7 @@ def plot_replay(replay: pd.DataFrame, path: str | Path, model: str, level: int =
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    from forecasting.io import atomic_path
+    from forecasting.plot import save_png
 
     rows = replay[replay["model"] == model]
     sites = sorted(rows[schema.SITE].astype(str).unique())[:MAX_SITES]
@@ -64,11 +64,7 @@ def plot_replay(replay: pd.DataFrame, path: str | Path, model: str, level: int =
         ax.set_ylabel("attendances")
     axes[0, 0].legend(loc="upper left", fontsize=8, ncol=5)
     fig.tight_layout()
-    target = Path(path)
-    with atomic_path(target) as tmp:
-        fig.savefig(tmp, format="png", dpi=90)
-    plt.close(fig)
-    return target
+    return save_png(fig, path)
 
 
 def plot_reliability(replay: pd.DataFrame, path: str | Path, model: str) -> Path:
@@ -85,7 +81,7 @@ def plot_reliability(replay: pd.DataFrame, path: str | Path, model: str) -> Path
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    from forecasting.io import atomic_path
+    from forecasting.plot import save_png
     from forecasting.replay.calibrate import reliability
     from forecasting.replay.score import KINDS, surge_outcomes
 
@@ -111,8 +107,4 @@ def plot_reliability(replay: pd.DataFrame, path: str | Path, model: str) -> Path
         ax.legend(loc="upper left", fontsize=8)
     fig.suptitle(f"Reliability of {model}'s surge probabilities (bins with ≥ 30 cases)")
     fig.tight_layout()
-    target = Path(path)
-    with atomic_path(target) as tmp:
-        fig.savefig(tmp, format="png", dpi=90)
-    plt.close(fig)
-    return target
+    return save_png(fig, path)
