@@ -9,6 +9,7 @@ the folder (but MLflow's own store and the champion cache) is hashed.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import os
@@ -158,7 +159,11 @@ def _snapshot(folder: Path) -> dict[str, str]:
 
 
 def cli(
-    folder: Path, args: list[str] | tuple[str, ...], inject: str = "", timeout: float = 300
+    folder: Path,
+    args: list[str] | tuple[str, ...],
+    inject: str = "",
+    timeout: float = 300,
+    preexec_fn: Callable[[], None] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``forecasting ARGS`` in a child process after ``inject``."""
     env = {k: v for k, v in os.environ.items() if k not in {"MLFLOW_TRACKING_URI", "COLUMNS"}}
@@ -170,6 +175,7 @@ def cli(
         capture_output=True,
         text=True,
         timeout=timeout,
+        preexec_fn=preexec_fn,
     )
 
 
@@ -404,12 +410,41 @@ def test_daily_when_killed_at_random_moments_output_and_history_always_agree(wor
         tmp.unlink()
 
 
-# --- a read-only working folder (chmod cannot stop root: skipped there) -----------------
+# --- a read-only working folder (for root, the child runs without capabilities) ----------
+PR_SET_SECUREBITS, SECBIT_NOROOT = 28, 0x1  # <linux/prctl.h>, <linux/securebits.h>
+PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
+CAP_SETPCAP = 8
 
 
-@pytest.mark.skipif(
-    not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root writes through chmod 0555"
-)
+def _without_root_powers() -> Callable[[], None] | None:
+    """For root, a ``preexec_fn`` after which the child has no capability, so chmod binds it.
+
+    ``chmod 0555`` cannot stop root (``CAP_DAC_OVERRIDE``), and switching to ``nobody`` is
+    no way out here: the venv's interpreter lives under ``/root`` (mode 0700). So the child
+    keeps uid 0, which owns the folder and the interpreter, like an ordinary user owning
+    their own files, but loses every capability: ``SECBIT_NOROOT`` stops ``execve`` from
+    granting uid 0 the full set, and the ambient set is cleared.
+    """
+    if os.geteuid() != 0:
+        return None
+    status = Path("/proc/self/status").read_text()
+    caps = next(line.split()[1] for line in status.splitlines() if line.startswith("CapEff:"))
+    if not int(caps, 16) >> CAP_SETPCAP & 1:
+        pytest.skip("root without CAP_SETPCAP cannot start a child without capabilities")
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+
+    def drop() -> None:
+        for option, arg in (
+            (PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL),
+            (PR_SET_SECUREBITS, SECBIT_NOROOT),
+        ):
+            if prctl(option, arg, 0, 0, 0) != 0:
+                raise OSError(ctypes.get_errno(), f"prctl({option}, {arg})")
+
+    return drop
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX file modes only")
 @pytest.mark.parametrize(
     "args",
     [
@@ -420,15 +455,25 @@ def test_daily_when_killed_at_random_moments_output_and_history_always_agree(wor
     ids=["daily", "report", "backtest"],
 )
 def test_cli_when_working_folder_read_only_exits_2_with_one_line(work, args):
+    unprivileged = _without_root_powers()
     before = _snapshot(work)
     folders = [work, work / "rep"]
     for folder in folders:
         folder.chmod(0o555)
     try:
-        out = cli(work, args)
+        probe = subprocess.run(
+            [sys.executable, "-c", "open('probe', 'x')"],
+            cwd=work,
+            capture_output=True,
+            text=True,
+            preexec_fn=unprivileged,
+        )
+        out = cli(work, args, preexec_fn=unprivileged)
     finally:
         for folder in folders:
             folder.chmod(0o755)
+        (work / "probe").unlink(missing_ok=True)
+    assert "PermissionError" in probe.stderr, f"the child writes in a 0555 folder: {probe}"
     assert out.returncode == EXIT_BAD_INPUT, out.stderr
     assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
     assert _snapshot(work) == before
