@@ -29,7 +29,7 @@ from forecasting.errors import NotFittedError
 
 ROW_COLUMNS = ("hour", "observed", "share", "prior", "prior_sdlog")
 PHI_GRID = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 48.0)
-KAPPA_GRID = (0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)
+KAPPA_GRID = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0)
 MIN_ROWS = 10
 
 
