@@ -165,7 +165,9 @@ class EscalationConfig(_Strict):
     occupancy >= ``thresholds.occupancy_ceiling + severe_occupancy_margin``; level 3 if
     P(surge) >= ``thresholds.alert_probability`` or forecast occupancy >= the ceiling; level 2
     if P(surge) >= ``pressure_probability`` or forecast occupancy >= the comfort line; else 1.
-    Surge lines are weekday-adjusted unless ``weekday_adjusted_lines`` is false.
+    Levels follow weekday surges (unusual for the weekday) unless ``weekday_adjusted_lines`` is
+    false (capacity surges: above a flat line). Surge probabilities are recalibrated on earlier
+    warnings' outcomes once ``recalibrate_min_surges`` surges (0: never) are known.
     ``upper_quantile`` sets the cautious attendance path (every day at that quantile) that sizes
     the planned-care advice; the other keys tune the learned conversion rate and the reasons.
     """
@@ -180,6 +182,7 @@ class EscalationConfig(_Strict):
     trend_min_change: float = Field(default=0.05, gt=0, lt=1)
     weekday_min_effect: float = Field(default=0.05, gt=0, lt=1)
     recent_days: int = Field(default=3, ge=1, le=28)
+    recalibrate_min_surges: int = Field(default=15, ge=0, le=10_000)
 
     @field_validator("upper_quantile")
     @classmethod

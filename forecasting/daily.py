@@ -75,6 +75,7 @@ def daily_warnings(
     model: Forecaster,
     cfg: Config,
     as_of: date | str | pd.Timestamp | None = None,
+    issued: pd.DataFrame | None = None,
 ) -> DailyResult:
     """Forecast the next ``cfg.horizon`` days from ``as_of`` and turn them into warnings.
 
@@ -86,6 +87,9 @@ def daily_warnings(
         model: A fitted forecaster (e.g. the champion).
         cfg: Configuration (horizon, sites, thresholds, escalation rules).
         as_of: Last day of data to use; ``None`` is the last day in ``frame``.
+        issued: Earlier warnings (``WarningHistory.read()``): once enough of their days were
+            observed, the surge probabilities are recalibrated on those outcomes
+            (``cfg.escalation.recalibrate_min_surges``).
 
     Warns:
         StaleDataWarning: If some site's data end before ``as_of``.
@@ -103,5 +107,11 @@ def daily_warnings(
     warn_stale_sites(data, day)
     past = data.loc[data[schema.DATE] <= day, list(schema.REQUIRED_COLUMNS)]
     forecast = model.update(past).predict(cfg.horizon)
-    warnings = assess(forecast, data, cfg, as_of=day)
+    recalibration = None
+    min_surges = cfg.escalation.recalibrate_min_surges
+    if issued is not None and len(issued) and min_surges > 0:
+        from forecasting.escalation.recalibrate import learn_recalibration
+
+        recalibration = learn_recalibration(issued, past, day, min_surges)
+    warnings = assess(forecast, data, cfg, as_of=day, recalibration=recalibration)
     return DailyResult(as_of=day, forecast=forecast, warnings=warnings)

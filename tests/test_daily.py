@@ -1,9 +1,10 @@
 """The morning job as a library call: leakage, stale sites, unknown sites."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from forecasting.config import Config, SiteSettings
+from forecasting.config import Config, EscalationConfig, SiteSettings
 from forecasting.daily import daily_warnings
 from forecasting.errors import StaleDataWarning
 from forecasting.escalation.errors import ForecastMismatchError
@@ -51,3 +52,20 @@ def test_daily_warnings_when_data_has_a_site_the_model_never_saw_raises():
     model = SeasonalNaive().fit(frame[frame["site_id"] == "A"])
     with pytest.raises(ForecastMismatchError, match="B are not in the model's training data"):
         daily_warnings(frame, model, Config(sites={"A": SiteSettings(beds=400)}))
+
+
+def test_daily_warnings_when_history_has_outcomes_recalibrates_and_zero_turns_it_off():
+    rng = np.random.default_rng(3)
+    frame = _frame()
+    frame["attendances"] = frame["attendances"] + rng.normal(0, 8, len(frame)).round()
+    model = SeasonalNaive().fit(frame)
+    runs = [daily_warnings(frame, model, CFG, as_of=d).warnings for d in DAYS[300:360]]
+    issued = pd.concat(runs, ignore_index=True)
+    day = DAYS[370]
+    cfg = CFG.model_copy(update={"escalation": EscalationConfig(recalibrate_min_surges=5)})
+    on = daily_warnings(frame, model, cfg, as_of=day, issued=issued).warnings
+    off_cfg = CFG.model_copy(update={"escalation": EscalationConfig(recalibrate_min_surges=0)})
+    off = daily_warnings(frame, model, off_cfg, as_of=day, issued=issued).warnings
+    assert (off["p_capacity"] == off["p_capacity_raw"]).all()
+    pd.testing.assert_series_equal(on["p_capacity_raw"], off["p_capacity_raw"])
+    assert not np.allclose(on["p_capacity"], on["p_capacity_raw"])

@@ -44,6 +44,8 @@ def _warnings(n_days: int = 7, site: str = "RAA", level: int = 2) -> pd.DataFram
             "p_capacity": 0.3,
             "weekday_line": 290.0,
             "p_weekday": 0.21,
+            "p_capacity_raw": 0.25,
+            "p_weekday_raw": 0.21,
             "admissions_mean": 60.0,
             "electives_planned": 20,
             "electives_deferrable": 13,

@@ -76,6 +76,8 @@ def _warnings(site: str = "RAA", level: int = 3, n_days: int = 3) -> pd.DataFram
             "p_capacity": 0.3,
             "weekday_line": 290.0,
             "p_weekday": 0.2,
+            "p_capacity_raw": 0.25,
+            "p_weekday_raw": 0.2,
             "admissions_mean": 60.0,
             "electives_planned": 20,
             "electives_deferrable": 13,

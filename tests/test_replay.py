@@ -10,9 +10,9 @@ import pytest
 
 from forecasting.config import Config, EscalationConfig, SiteSettings
 from forecasting.errors import DataError
+from forecasting.escalation.recalibrate import learn_recalibration
 from forecasting.models.naive import SeasonalNaive
 from forecasting.replay import REPLAY_COLUMNS, issue_days, replay, score_replay
-from forecasting.replay.calibrate import online_calibration
 from forecasting.replay.policy import choose_cutoff
 
 DAYS = pd.date_range("2024-01-01", periods=420, freq="D")
@@ -165,29 +165,45 @@ def test_choose_cutoff_when_budget_given_picks_lowest_cutoff_within_it():
     assert loose.cutoff == 0.15 and loose.recall == 1.0
 
 
-def test_online_calibration_when_outcomes_known_uses_only_earlier_days():
+def test_learn_recalibration_when_outcomes_known_uses_only_days_up_to_as_of():
     n_days = 120
     rng = np.random.default_rng(1)
-    issued = pd.date_range("2025-01-01", periods=n_days, freq="D")
-    rows = pd.DataFrame(
+    as_of = pd.date_range("2025-01-01", periods=n_days, freq="D")
+    issued = pd.DataFrame(
         {
-            "issued": np.repeat(issued, 2),
+            "site_id": "A",
+            "as_of": np.repeat(as_of, 2),
             "horizon": np.tile([1, 2], n_days),
-            "p_capacity": 0.5,
+            "p_capacity_raw": 0.5,
             "capacity_line": 100.0,
         }
     )
-    rows["date"] = rows["issued"] + pd.to_timedelta(rows["horizon"], unit="D")
-    rows["y"] = np.where(rng.random(len(rows)) < 0.2, 120.0, 80.0)
-    cal = online_calibration(rows, "capacity", refit_days=7, min_surges=5)
-    # the raw 0.5 is kept until 5 surges are known, then pulled towards the 20% rate
-    assert cal[0] == 0.5
-    assert abs(cal[-1] - 0.2) < 0.08
-    # changing outcomes of the last days changes no probability issued before them
-    changed = rows.assign(y=np.where(rows["date"] > issued[100], 500.0, rows["y"]))
-    again = online_calibration(changed, "capacity", refit_days=7, min_surges=5)
-    before = (rows["issued"] <= issued[100]).to_numpy()
-    np.testing.assert_array_equal(cal[before], again[before])
+    issued["date"] = issued["as_of"] + pd.to_timedelta(issued["horizon"], unit="D")
+    days = pd.date_range("2025-01-02", periods=n_days + 1, freq="D")
+    y = np.where(rng.random(len(days)) < 0.2, 120.0, 80.0)
+    actuals = pd.DataFrame({"site_id": "A", "date": days, "attendances": y})
+    cut = as_of[100]
+    recal = learn_recalibration(issued, actuals, cut, min_surges=5)
+    # the raw 0.5 is pulled towards the observed surge rate of the days up to the cut
+    seen = actuals[actuals["date"] <= cut]
+    rate = float((seen["attendances"] > 100).mean())
+    assert abs(float(recal.apply("capacity", np.array([0.5]), np.array([1]))[0]) - rate) < 0.05
+    assert "weekday" not in recal.coefficients  # no raw weekday probability: not learned
+    # outcomes after the cut change nothing
+    later = actuals.assign(attendances=np.where(actuals["date"] > cut, 500.0, y))
+    again = learn_recalibration(issued, later, cut, min_surges=5)
+    assert again.coefficients == recal.coefficients
+    # too few surges: nothing learned
+    assert learn_recalibration(issued, actuals, as_of[5], min_surges=5).coefficients == {}
+
+
+def test_replay_when_earlier_outcomes_known_recalibrates_later_days():
+    cfg = CFG.model_copy(update={"escalation": EscalationConfig(recalibrate_min_surges=3)})
+    w = replay(_frame(), {"snaive": SeasonalNaive()}, cfg, days=60, refit_every=30).warnings
+    first, last = w[w["issued"] == w["issued"].min()], w[w["issued"] == w["issued"].max()]
+    assert (first["p_capacity"] == first["p_capacity_raw"]).all()  # nothing known yet
+    assert (last["p_capacity"] != last["p_capacity_raw"]).any()
+    assert (w["p_surge"] == w["p_weekday"]).all()  # levels follow weekday surges
 
 
 def test_warnings_replay_cli_when_run_writes_contract_csv_and_picture(tmp_path):

@@ -89,7 +89,7 @@ def calendar_rows(rows: pd.DataFrame, kind: str) -> pd.DataFrame:
         past = own[(own["date"] <= issued) & (own["date"] > issued - pd.Timedelta(days=365))]
         same = past[past["weekday"] == date.dayofweek]["surge"]
         rates.append(float(same.mean()) if len(same) else float(past["surge"].mean()))
-    out[f"p_{kind}"] = np.nan_to_num(np.array(rates), nan=0.0)
+    out[f"p_{kind}_raw"] = np.nan_to_num(np.array(rates), nan=0.0)
     out["model"] = "weekday rate"
     return out
 
@@ -131,7 +131,7 @@ def evaluate(name: str, rows: pd.DataFrame, levels_from: str) -> list[dict[str, 
         if label != "weekday rate":
             s = overall(score_replay(r, levels_from, level=3))
             records.append({**base, "rule": "level >= 3", **_figures(s)})
-        for column, tag in ((f"p_{levels_from}", "P"), (f"p_{levels_from}_cal", "P recal.")):
+        for column, tag in ((f"p_{levels_from}_raw", "P"), (f"p_{levels_from}", "P recal.")):
             if tag == "P recal." and label == "weekday rate":
                 continue
             for max_h in HORIZONS:
@@ -162,8 +162,8 @@ def skill_table(name: str, rows: pd.DataFrame) -> list[dict[str, object]]:
     for label in rows["model"].unique():
         _, second = halves(rows[rows["model"] == label])
         for kind in KINDS:
-            raw = overall(score_replay(second, kind))
-            cal = overall(score_replay(second, kind, p_column=f"p_{kind}_cal"))
+            raw = overall(score_replay(second, kind, p_column=f"p_{kind}_raw"))
+            cal = overall(score_replay(second, kind))
             out.append(
                 {
                     "dataset": name,

@@ -91,9 +91,11 @@ def _run(
     cfg: Config,
     mapping_args: tuple[str | None, str | None, str | None, list[str] | None, str | None],
     resample: ResampleTo | None = None,
+    history: Path | None = None,
 ) -> _Run:
     from forecasting.cli.models import quiet_mlflow
     from forecasting.daily import daily_warnings
+    from forecasting.escalation import WarningHistory
     from forecasting.tracking import load_champion
 
     day = parse_date(as_of, "--as-of")
@@ -108,8 +110,10 @@ def _run(
             f"{plain(ref)}, cached {plain(champ.cached_at)}.[/]"
         )
         ref += " [cached copy]"
+    # earlier warnings recalibrate today's surge probabilities once their days are known
+    issued = WarningHistory(history).read() if history and history.is_file() else None
     with console.status("Forecasting and assessing risk…"):
-        result = daily_warnings(frame, champ.model, cfg, as_of=day)
+        result = daily_warnings(frame, champ.model, cfg, as_of=day, issued=issued)
     return _Run(result, frame, ref, str(champ.source))
 
 
@@ -184,7 +188,8 @@ def daily_command(
 
     _preflight(out, None if no_history else history)
     cfg = _config(config, sites, data)
-    run = _run(data, as_of, cfg, (site_col, date_col, target_col, extra_cols, site_name), resample)
+    mapping = (site_col, date_col, target_col, extra_cols, site_name)
+    run = _run(data, as_of, cfg, mapping, resample, None if no_history else history)
     result = run.result
     w = result.warnings.assign(model_source=run.source)
     text = _text(w, DailyFormat.csv if fmt is DailyFormat.table else fmt)
@@ -240,7 +245,8 @@ def report_command(
 
     check_writable_dir(out)
     cfg = _config(config, sites, data)
-    run = _run(data, as_of, cfg, (site_col, date_col, target_col, extra_cols, site_name), resample)
+    mapping = (site_col, date_col, target_col, extra_cols, site_name)
+    run = _run(data, as_of, cfg, mapping, resample, DEFAULT_HISTORY)
     with console.status("Drawing…"):
         paths = write_report(
             run.frame,

@@ -28,7 +28,9 @@ from forecasting.escalation.inputs import (
 from forecasting.escalation.levels import LEVEL_NAMES, recommend_levels
 from forecasting.escalation.occupancy import WARMUP_DAYS, los_kernel, site_occupancy
 from forecasting.escalation.reasons import explain, site_context
+from forecasting.escalation.recalibrate import Recalibration
 from forecasting.escalation.thresholds import (
+    SURGE_KINDS,
     add_surge_kinds,
     add_surge_risk,
     kind_of,
@@ -57,6 +59,8 @@ WARNING_COLUMNS: tuple[str, ...] = (
     "p_capacity",
     "weekday_line",
     "p_weekday",
+    "p_capacity_raw",
+    "p_weekday_raw",
     "admissions_mean",
     "electives_planned",
     "electives_deferrable",
@@ -129,11 +133,30 @@ def add_advice(frame: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     return out
 
 
+def recalibrated(
+    frame: pd.DataFrame, recalibration: Recalibration | None, kind: str, day: pd.Timestamp
+) -> pd.DataFrame:
+    """Step: keep each kind's raw P(surge) as ``p_<kind>_raw`` and recalibrate ``p_<kind>``.
+
+    ``p_surge`` and ``surge_kind`` follow the kind the levels follow.
+    """
+    out = frame.copy()
+    horizon = (pd.DatetimeIndex(out[schema.DATE]) - day).days.to_numpy()
+    for k in SURGE_KINDS:
+        out[f"p_{k}_raw"] = out[f"p_{k}"]
+        if recalibration is not None:
+            out[f"p_{k}"] = recalibration.apply(k, out[f"p_{k}_raw"].to_numpy(float), horizon)
+    out["p_surge"] = out[f"p_{kind}"]
+    out["surge_kind"] = kind
+    return out
+
+
 def assess(
     forecast: pd.DataFrame,
     history: pd.DataFrame,
     cfg: Config,
     as_of: date | str | pd.Timestamp | None = None,
+    recalibration: Recalibration | None = None,
 ) -> pd.DataFrame:
     """Turn a demand forecast into recommended escalation warnings, one row per site-day.
 
@@ -142,6 +165,9 @@ def assess(
         history: DemandFrame; rows after ``as_of`` are used only for planned electives.
         cfg: The configuration (sites, thresholds, escalation rules, electives).
         as_of: Last day of data the warnings may use; ``None`` is the last day in ``history``.
+        recalibration: Learned from earlier warnings' outcomes
+            (:func:`forecasting.escalation.recalibrate.learn_recalibration`); ``None`` keeps
+            the probabilities read off the forecast.
 
     Returns:
         The columns of :data:`WARNING_COLUMNS`; ``reasons`` is a list of sentences. Only target
@@ -166,7 +192,7 @@ def assess(
     past_by_site = by_site(past)
     lines = surge_lines(past, cfg, day)
     frame = add_surge_kinds(add_surge_risk(rows, lines), past, cfg, day)
-    frame["surge_kind"] = kind_of(cfg)
+    frame = recalibrated(frame, recalibration, kind_of(cfg), day)
     frame = add_occupancy(frame, past_by_site, by_site(plan), cfg)
     frame["as_of"] = day
     frame["horizon"] = (frame[schema.DATE] - day).dt.days

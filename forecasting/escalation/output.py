@@ -20,6 +20,8 @@ ROUNDING = {
     "p_surge_high": 3,
     "p_capacity": 3,
     "p_weekday": 3,
+    "p_capacity_raw": 3,
+    "p_weekday_raw": 3,
     "occupancy": 3,
     "occupancy_q_high": 3,
 }

@@ -1,7 +1,9 @@
 """Stage 2 of the replay: each issue day's forecast through the warning rules, as ``daily`` would.
 
 On each issue day the rules see the demand data up to that day only; later rows reach them only
-as planned electives (known in advance), never attendances, admissions or beds. Sites without a
+as planned electives (known in advance), never attendances, admissions or beds. Surge
+probabilities are recalibrated on the outcomes of the replay's own earlier warnings, as
+``forecasting daily`` does with its warning history. Sites without a
 bed count (in the data or the config) are replayed on surge risk alone: occupancy is left
 empty and cannot raise a level.
 """
@@ -37,6 +39,8 @@ WARNING_ROWS: tuple[str, ...] = (
     "p_capacity",
     "weekday_line",
     "p_weekday",
+    "p_capacity_raw",
+    "p_weekday_raw",
     "attendances_mean",
     "attendances_q0.05",
     "attendances_q0.95",
@@ -93,13 +97,20 @@ def replay_warnings(
         ``y`` is empty for target days beyond the data. (:data:`WARNING_ROWS`)
     """
     from forecasting.escalation import assess
+    from forecasting.escalation.recalibrate import learn_recalibration
 
     bedless = bedless_sites(frame, cfg)
     rules = surge_only_config(cfg, bedless) if bedless else cfg
-    parts = []
+    min_surges = cfg.escalation.recalibrate_min_surges
+    parts: list[pd.DataFrame] = []
     for cutoff, f in forecasts.groupby("cutoff", sort=True):
         day = pd.Timestamp(str(cutoff))
-        w = assess(f, visible_on(frame, day), rules, as_of=day)
+        seen = visible_on(frame, day)
+        recalibration = None
+        if parts and min_surges > 0:  # as `daily` learns from its history of warnings
+            earlier = pd.concat(parts, ignore_index=True)
+            recalibration = learn_recalibration(earlier, seen, day, min_surges)
+        w = assess(f, seen, rules, as_of=day, recalibration=recalibration)
         parts.append(w.drop(columns=["reasons", "advice"]))
         if progress:
             progress(1)

@@ -82,7 +82,7 @@ def plot_reliability(replay: pd.DataFrame, path: str | Path, model: str) -> Path
     import matplotlib.pyplot as plt
 
     from forecasting.plot import save_png
-    from forecasting.replay.calibrate import reliability
+    from forecasting.replay.reliability import reliability
     from forecasting.replay.score import KINDS, surge_outcomes
 
     rows = replay[replay["model"] == model]
@@ -93,8 +93,8 @@ def plot_reliability(replay: pd.DataFrame, path: str | Path, model: str) -> Path
         ax.fill_between([0, 1], [-0.05, 0.95], [0.05, 1.05], color="0.9", label="± 0.05")
         ax.plot([0, 1], [0, 1], color="0.5", lw=0.8)
         for column, label, colour in (
-            (f"p_{kind}", "raw", "tab:blue"),
-            (f"p_{kind}_cal", "recalibrated", "tab:green"),
+            (f"p_{kind}_raw", "raw", "tab:blue"),
+            (f"p_{kind}", "recalibrated", "tab:green"),
         ):
             table = reliability(scored[column].to_numpy(dtype=float), outcome)
             table = table[table["cases"] >= MIN_BIN_CASES]

@@ -11,15 +11,14 @@ import pandas as pd
 
 from forecasting.config import Config
 from forecasting.models.base import Forecaster
-from forecasting.replay.calibrate import online_calibration
 from forecasting.replay.forecasts import issue_days, replay_forecasts
 from forecasting.replay.issue import WARNING_ROWS, replay_warnings
 from forecasting.replay.score import KINDS, brier_scores, compare, surge_outcomes
 
 Progress = Callable[[int], None]
 # the replay's rows (contract: site_id, issued, date, horizon, level, p_surge, surge_line,
-# surge_kind, y), then each kind's probability recalibrated on earlier outcomes
-REPLAY_COLUMNS: tuple[str, ...] = (*WARNING_ROWS, "p_capacity_cal", "p_weekday_cal")
+# surge_kind, y; p_<kind> recalibrated on earlier outcomes, p_<kind>_raw read off the forecast)
+REPLAY_COLUMNS: tuple[str, ...] = WARNING_ROWS
 
 
 @dataclass(frozen=True)
@@ -45,25 +44,17 @@ def replay_steps(models: int, days: int) -> int:
     return 2 * models * days
 
 
-def with_calibration(rows: pd.DataFrame) -> pd.DataFrame:
-    """Add ``p_<kind>_cal`` for both kinds (see :func:`online_calibration`)."""
-    out = rows.copy()
-    for kind in KINDS:
-        out[f"p_{kind}_cal"] = online_calibration(rows, kind)
-    return out
-
-
 def calibration_table(replays: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Brier skill of raw and recalibrated probabilities, on the rows where both exist."""
+    """Brier skill of raw and recalibrated probabilities, on the rows where they differ."""
     records = []
     for label, rows in replays.items():
         for kind in KINDS:
             scored = surge_outcomes(rows, kind)
-            active = scored[f"p_{kind}_cal"].to_numpy() != scored[f"p_{kind}"].to_numpy()
+            active = scored[f"p_{kind}"].to_numpy() != scored[f"p_{kind}_raw"].to_numpy()
             g = scored[active]
             outcome = g["surge"].to_numpy(dtype=float)
-            raw = brier_scores(g[f"p_{kind}"].to_numpy(dtype=float), outcome)
-            cal = brier_scores(g[f"p_{kind}_cal"].to_numpy(dtype=float), outcome)
+            raw = brier_scores(g[f"p_{kind}_raw"].to_numpy(dtype=float), outcome)
+            cal = brier_scores(g[f"p_{kind}"].to_numpy(dtype=float), outcome)
             records.append(
                 {
                     "model": label,
@@ -111,7 +102,7 @@ def replay(
     for label, model in models.items():
         fc = replay_forecasts(frame, model, issued, cfg.horizon, refit_every, cache_dir, progress)
         rows = replay_warnings(frame, fc, cfg, progress)
-        replays[label] = with_calibration(rows.assign(model=label))
+        replays[label] = rows.assign(model=label)
     warnings = pd.concat(replays.values(), ignore_index=True)
     return ReplayResult(
         warnings=warnings,
