@@ -82,6 +82,14 @@ class NotFittedError(ForecastingError, RuntimeError):
     """A model was asked to predict before it was fitted."""
 
 
+class UntrustedModelError(ForecastingError):
+    """A model file failed its integrity or ownership check, so it was not loaded.
+
+    Model files are pickles: loading one runs code. A file is loaded only when its SHA-256
+    matches the recorded one and nobody but its owner can write it.
+    """
+
+
 class ForecastingWarning(UserWarning):
     """Base class of warnings users can act on."""
 

@@ -14,7 +14,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from forecasting.tracking.errors import UntrustedModelError
+from forecasting.errors import UntrustedModelError
 
 HASH_TAG = "forecasting.forecaster_sha256"
 SIDECAR_SUFFIX = ".sha256"

@@ -44,7 +44,7 @@ from forecasting.tracking.stale import (
     close_stale_runs,
     stale_reason,
 )
-from forecasting.tracking.trust import HASH_TAG, sha256_file
+from forecasting.trust import HASH_TAG, sha256_file
 
 NAME = "ed-demand"
 CACHE = Path(".forecasting") / "champion"

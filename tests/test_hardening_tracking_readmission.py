@@ -28,7 +28,7 @@ from forecasting.readmission.load import load_episodes
 from forecasting.readmission.train import score_episodes, train_readmission
 from forecasting.tracking.errors import TrackingError, UntrustedModelError
 from forecasting.tracking.server import free_port
-from forecasting.tracking.trust import sha256_file, sidecar_path
+from forecasting.trust import sha256_file, sidecar_path
 
 runner = CliRunner()
 

@@ -194,11 +194,13 @@ def replay_command(
             f"days); levels follow {kind} surges",
         )
     )
-    for r in result.calibration[result.calibration["model"] == model].itertuples(index=False):
-        if r.rows:
+    own = result.calibration[result.calibration["model"] == model]
+    for r in own.to_dict("records"):
+        if r["rows"]:
             console.print(
-                f"P({r.kind} surge) recalibrated on earlier outcomes: Brier skill "
-                f"{r.skill_raw:+.3f} raw -> {r.skill_calibrated:+.3f} ({r.rows} warnings)",
+                f"P({r['kind']} surge) recalibrated on earlier outcomes: Brier skill "
+                f"{r['skill_raw']:+.3f} raw -> {r['skill_calibrated']:+.3f} "
+                f"({r['rows']} warnings)",
                 soft_wrap=True,
             )
     if policy is not None:

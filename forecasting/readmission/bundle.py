@@ -25,7 +25,7 @@ from forecasting.errors import DataFileError
 from forecasting.readmission.columns import EpisodeColumns
 from forecasting.readmission.features import EpisodeFeatures
 from forecasting.readmission.models import LaceRisk, LightGBMRisk, LogisticRisk
-from forecasting.tracking.trust import (
+from forecasting.trust import (
     check_private,
     read_sidecar,
     sha256_bytes,
@@ -151,7 +151,7 @@ def load_bundle(path: str | Path = DEFAULT_MODEL_PATH) -> RiskBundle:
 
 def _checked_bytes(file: Path) -> bytes:
     """The file's bytes, once its owner, permissions and recorded hash are checked."""
-    from forecasting.tracking.errors import UntrustedModelError
+    from forecasting.errors import UntrustedModelError
 
     sidecar = sidecar_path(file)
     check_private(file, "model file", allow_root=True)

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from forecasting.tracking.trust import sidecar_path
+from forecasting.trust import sidecar_path
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from forecasting.tracking.store import (
     sqlite_path,
     using_store,
 )
-from forecasting.tracking.trust import (
+from forecasting.trust import (
     HASH_TAG,
     check_private,
     sha256_bytes,

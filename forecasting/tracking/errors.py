@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from forecasting.errors import ForecastingError, ForecastingWarning
+from forecasting.errors import (
+    ForecastingError,
+    ForecastingWarning,
+    UntrustedModelError,  # noqa: F401  (raised by tracking too)
+)
 
 
 class TrackingError(ForecastingError, RuntimeError):
@@ -27,11 +31,3 @@ class PrivacyError(TrackingError):
 
 class RegistryUnavailableWarning(ForecastingWarning):
     """The registry could not be reached; the last locally cached champion is used instead."""
-
-
-class UntrustedModelError(TrackingError):
-    """A model file failed its integrity or ownership check, so it was not loaded.
-
-    Model files are pickles: loading one runs code. A file is loaded only when its SHA-256
-    matches the recorded one and nobody but its owner can write it.
-    """

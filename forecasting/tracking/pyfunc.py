@@ -18,7 +18,7 @@ from mlflow.pyfunc import PythonModel
 from forecasting.data import schema
 from forecasting.errors import NotFittedError
 from forecasting.models.base import Forecaster
-from forecasting.tracking.trust import HASH_TAG, sha256_bytes
+from forecasting.trust import HASH_TAG, sha256_bytes
 
 if TYPE_CHECKING:
     from mlflow.models.model import ModelInfo

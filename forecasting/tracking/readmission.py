@@ -63,7 +63,7 @@ def log_readmission_run(
     from forecasting.tracking.fingerprint import frame_fingerprint
     from forecasting.tracking.registry import assign_alias, client_for
     from forecasting.tracking.store import use_experiment, using_store
-    from forecasting.tracking.trust import sidecar_path
+    from forecasting.trust import sidecar_path
 
     paths = [Path(p) for p in artifacts]
     for path in paths:
