@@ -20,7 +20,13 @@ from forecasting.nowcast.combine import (
 )
 from forecasting.nowcast.hourly import HourlyColumns, load_hourly, to_hourly_frame
 from forecasting.nowcast.shape import DayShape, usual_shares
-from forecasting.nowcast.today import NOWCAST_COLUMNS, NowcastOptions, nowcast_today
+from forecasting.nowcast.today import (
+    NOWCAST_COLUMNS,
+    NowcastOptions,
+    TodayState,
+    nowcast_today,
+    today_state,
+)
 
 __all__ = [
     "COMBINERS",
@@ -30,9 +36,11 @@ __all__ = [
     "HourlyColumns",
     "NowcastOptions",
     "ShrinkageNowcaster",
+    "TodayState",
     "TomorrowUpdate",
     "load_hourly",
     "nowcast_today",
     "to_hourly_frame",
+    "today_state",
     "usual_shares",
 ]

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from forecasting.errors import DataValueError, InsufficientHistoryError
-from forecasting.nowcast.combine import COMBINERS, TomorrowUpdate
+from forecasting.nowcast.combine import COMBINERS, Nowcaster, TomorrowUpdate
 from forecasting.nowcast.days import DATE, day_matrix, totals
 from forecasting.nowcast.hourly import SITE, TIME
 from forecasting.nowcast.prior import day_ahead_priors
@@ -94,13 +95,51 @@ def _prior_p(line: np.ndarray, mean: np.ndarray, sdlog: np.ndarray) -> np.ndarra
     return np.asarray(norm.sf((np.log(line) - loc) / sdlog), dtype=float)
 
 
-def nowcast_today(
-    hourly: pd.DataFrame,
-    as_of: pd.Timestamp | str,
-    options: NowcastOptions | None = None,
-    surge_line: float | None = None,
-) -> pd.DataFrame:
-    """Nowcast each site's total for the as-of day from the arrivals before the as-of time.
+@dataclass(frozen=True)
+class TodayState:
+    """Today's rows and the combiner fitted on earlier days: the nowcast's distribution.
+
+    Attributes:
+        stamp: Issue time.
+        day: The as-of day (midnight).
+        hour: Hour of issue: arrivals in hours ``[0, hour)`` are known.
+        combiner: The fitted combiner (:data:`forecasting.nowcast.combine.COMBINERS`).
+        now: One row per site for the as-of day (``site_id``, ``observed``, ``share``,
+            ``prior``, ...).
+        past: The same rows for earlier days (with their ``total``).
+        before: Daily totals before the as-of day, indexed by (``site_id``, ``date``).
+    """
+
+    stamp: pd.Timestamp
+    day: pd.Timestamp
+    hour: int
+    combiner: Nowcaster
+    now: pd.DataFrame
+    past: pd.DataFrame
+    before: pd.Series
+
+    @property
+    def sites(self) -> list[str]:
+        """Site ids of ``now``'s rows, in order."""
+        return [str(s) for s in self.now[SITE]]
+
+    def mean(self) -> np.ndarray:
+        """Each site's expected total for the day."""
+        return self.combiner.mean(self.now)
+
+    def quantiles(self, levels: npt.ArrayLike) -> np.ndarray:
+        """Quantiles of each site's total (sites x levels)."""
+        return self.combiner.quantiles(self.now, np.asarray(levels, dtype=float))
+
+    def p_above(self, lines: npt.ArrayLike) -> np.ndarray:
+        """P(total > line) per site (``lines``: one per site, in order)."""
+        return self.combiner.p_above(self.now, np.asarray(lines, dtype=float))
+
+
+def today_state(
+    hourly: pd.DataFrame, as_of: pd.Timestamp | str, options: NowcastOptions | None = None
+) -> TodayState:
+    """Fit the nowcast for the as-of day from the arrivals before the as-of time.
 
     Only hours that ended by ``as_of`` are used (as-of 10:00 or 10:30: hours 00:00-09:59);
     the usual shape, the prior and the combiner's parameters come from earlier days.
@@ -109,11 +148,6 @@ def nowcast_today(
         hourly: The hourly frame (:func:`forecasting.nowcast.hourly.load_hourly`).
         as_of: Issue time.
         options: How to nowcast (default :class:`NowcastOptions`).
-        surge_line: A fixed surge line for every site, instead of the flat 90th percentile of
-            the last 365 daily totals.
-
-    Returns:
-        One row per site, columns :data:`NOWCAST_COLUMNS`.
 
     Raises:
         DataValueError: A site lacks an hour before the as-of time.
@@ -149,8 +183,39 @@ def nowcast_today(
             fix="give at least four weeks of complete hourly days",
         )
     combiner = COMBINERS[opts.method]().fit(past)
-    mean = combiner.mean(now)
-    quant = combiner.quantiles(now, _LEVELS)
+    return TodayState(stamp, day, hour, combiner, now, past, before)
+
+
+def nowcast_today(
+    hourly: pd.DataFrame,
+    as_of: pd.Timestamp | str,
+    options: NowcastOptions | None = None,
+    surge_line: float | None = None,
+) -> pd.DataFrame:
+    """Nowcast each site's total for the as-of day from the arrivals before the as-of time.
+
+    Only hours that ended by ``as_of`` are used (as-of 10:00 or 10:30: hours 00:00-09:59);
+    the usual shape, the prior and the combiner's parameters come from earlier days.
+
+    Args:
+        hourly: The hourly frame (:func:`forecasting.nowcast.hourly.load_hourly`).
+        as_of: Issue time.
+        options: How to nowcast (default :class:`NowcastOptions`).
+        surge_line: A fixed surge line for every site, instead of the flat 90th percentile of
+            the last 365 daily totals.
+
+    Returns:
+        One row per site, columns :data:`NOWCAST_COLUMNS`.
+
+    Raises:
+        DataValueError: A site lacks an hour before the as-of time.
+        InsufficientHistoryError: Too little history before the as-of day.
+    """
+    opts = options or NowcastOptions()
+    state = today_state(hourly, as_of, opts)
+    now, before, day, combiner = state.now, state.before, state.day, state.combiner
+    mean = state.mean()
+    quant = state.quantiles(_LEVELS)
     flat = np.array(
         [
             surge_line
@@ -162,7 +227,7 @@ def nowcast_today(
     wk = np.array(
         [weekday_line(before.xs(s, level=SITE), day, opts.surge_quantile) for s in now[SITE]]
     )
-    today_err, tomorrow_err = log_errors(past)
+    today_err, tomorrow_err = log_errors(state.past)
     update = TomorrowUpdate().fit(today_err, tomorrow_err)
     surprise = np.log(mean / now["prior"].to_numpy(float))
     tomorrow = update.predict(now["next_prior"].to_numpy(float), surprise)
@@ -172,9 +237,9 @@ def nowcast_today(
     out = pd.DataFrame(
         {
             SITE: now[SITE],
-            "as_of": stamp,
+            "as_of": state.stamp,
             DATE: day,
-            "hour": hour,
+            "hour": state.hour,
             "arrivals_so_far": observed,
             "usual_share": share,
             "projection": np.where(share > 0, observed / np.where(share > 0, share, 1), np.nan),
