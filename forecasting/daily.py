@@ -112,6 +112,8 @@ def _is_plain_date(as_of: object) -> bool:
 def check_as_of(as_of: date | str | pd.Timestamp | None, hourly: bool) -> None:
     """A time of day needs hourly arrivals, and hourly arrivals need a time of day.
 
+    A string with a time (even ``00:00``) counts as a time; a timestamp only if not midnight.
+
     Raises:
         NowcastInputError: A time without hourly arrivals, or a plain date with them.
     """
@@ -123,7 +125,8 @@ def check_as_of(as_of: date | str | pd.Timestamp | None, hourly: bool) -> None:
             f"as-of {as_of} has no time of day, and hourly arrivals refresh today at a time",
             fix='give the as-of as "YYYY-MM-DD HH:MM" (the arrivals before it count)',
         )
-    if not hourly and not plain and pd.Timestamp(as_of) != pd.Timestamp(as_of).normalize():
+    timed = isinstance(as_of, str) or pd.Timestamp(as_of) != pd.Timestamp(as_of).normalize()
+    if not hourly and not plain and timed:
         raise NowcastInputError(
             f"as-of {as_of} has a time of day, which only the hourly arrivals can use",
             fix="give the hourly arrivals (--hourly FILE), or a plain date YYYY-MM-DD",
@@ -188,7 +191,7 @@ def check_coverage(data: pd.DataFrame, hourly: pd.DataFrame, stamp: pd.Timestamp
         if last is None or last < day - ONE_DAY:
             ends = "has none" if last is None else f"end on {last:%Y-%m-%d}"
             raise NowcastInputError(
-                f"refreshing {day:%Y-%m-%d} needs site '{site}''s daily data up to "
+                f"refreshing {day:%Y-%m-%d} needs the daily data of site '{site}' up to "
                 f"{day - ONE_DAY:%Y-%m-%d}; they {ends}",
                 column=schema.DATE,
                 fix="update the daily data, or give the hourly file as --data with "

@@ -6,7 +6,7 @@ import enum
 import json
 import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -17,9 +17,9 @@ from forecasting.cli.common import (
     cli_command,
     console,
     err_console,
+    fail,
     flush_notes,
     note,
-    parse_date,
     plain,
 )
 from forecasting.cli.data import (
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from forecasting.cli.data import ResampleTo
     from forecasting.config import Config
     from forecasting.daily import DailyResult
+    from forecasting.nowcast import HourlyColumns, NowcastOptions
 
 DEFAULT_HISTORY = Path("forecasting-warnings.db")
 SITES_FILE = "sites.yaml"
@@ -61,6 +62,34 @@ SitesOpt = Annotated[
 AsOfOpt = Annotated[
     str | None, typer.Option("--as-of", help="Last day of data to use (default: the last day).")
 ]
+DailyAsOfOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="Last day of data to use (default: the last day); with --hourly the issue time "
+        '"YYYY-MM-DD HH:MM" (default: the end of the hourly file\'s last hour).',
+    ),
+]
+HourlyOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--hourly",
+        help="Hourly arrivals (site_id, timestamp, arrivals; may be --data itself with "
+        "--resample daily): today's level from the arrivals before --as-of.",
+    ),
+]
+HourlyTimeOpt = Annotated[
+    str | None, typer.Option("--hourly-time-col", help="Timestamp column of --hourly.")
+]
+HourlyTargetOpt = Annotated[
+    str | None, typer.Option("--hourly-target-col", help="Arrivals column of --hourly.")
+]
+NowcastPriorOpt = Annotated[
+    str, typer.Option("--nowcast-prior", help="Today's prior: weekday, or a model: ets, …")
+]
+NowcastMethodOpt = Annotated[
+    str, typer.Option("--nowcast-method", help="shrinkage, empirical or bayes (see `nowcast`).")
+]
 
 
 def _config(config: Path | None, sites: Path | None, data: Path) -> Config:
@@ -73,6 +102,86 @@ def _config(config: Path | None, sites: Path | None, data: Path) -> Config:
     if sites is not None:
         cfg = cfg.model_copy(update={"sites": {**load_sites(sites), **cfg.sites}})
     return cfg
+
+
+@dataclass(frozen=True)
+class _Hourly:
+    """Where today's arrivals come from and how they are nowcast."""
+
+    path: Path
+    columns: HourlyColumns
+    options: NowcastOptions
+
+
+def _as_of(value: str | None) -> str | None:
+    """``--as-of`` checked: a date, or a local time (the library decides which it may be)."""
+    import pandas as pd
+
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        pass
+    else:
+        return text
+    try:
+        stamp = pd.Timestamp(text)
+    except (ValueError, TypeError):
+        stamp = None
+    if stamp is None or pd.isna(stamp) or stamp.tzinfo is not None:
+        fail(
+            f"--as-of {value!r} is not a date or a local time. Fix: use YYYY-MM-DD, or "
+            '"YYYY-MM-DD HH:MM" with --hourly.'
+        )
+    return text
+
+
+def _hourly(
+    path: Path | None,
+    cfg: Config,
+    cols: tuple[str | None, str | None, str | None, str | None],
+    prior: str,
+    method: str,
+) -> _Hourly | None:
+    """``--hourly`` and its options, checked (``cols``: site, site name, time, target)."""
+    if path is None:
+        return None
+    from forecasting.models import MODELS
+    from forecasting.nowcast import COMBINERS, HourlyColumns, NowcastOptions
+    from forecasting.nowcast.prior import WEEKDAY_PRIOR
+
+    if method not in COMBINERS:
+        fail(f"--nowcast-method: unknown '{method}'. Fix: choose from {', '.join(COMBINERS)}.")
+    if prior != WEEKDAY_PRIOR and prior not in MODELS:
+        fail(
+            f"--nowcast-prior: unknown '{prior}'. Fix: choose from {WEEKDAY_PRIOR}, "
+            f"{', '.join(MODELS)}."
+        )
+    site_col, site_name, time_col, target_col = cols
+    columns = HourlyColumns(
+        site=None if site_name else (site_col or cfg.columns.site_id),
+        time=time_col or "timestamp",
+        target=target_col or "arrivals",
+        site_name=site_name or "site",
+    )
+    h = cfg.holidays
+    options = NowcastOptions(prior=prior, method=method, country=h.country, subdiv=h.subdiv)
+    return _Hourly(path, columns, options)
+
+
+def _same_file_mapping(
+    data: Path,
+    hourly: _Hourly | None,
+    mapping: tuple[str | None, str | None, str | None, list[str] | None, str | None],
+) -> tuple[str | None, str | None, str | None, list[str] | None, str | None]:
+    """When --data is the --hourly file, its date and target default to the hourly columns."""
+    if hourly is None or data.resolve() != hourly.path.resolve():
+        return mapping
+    site_col, date_col, target_col, extra, site_name = mapping
+    cols = hourly.columns
+    return site_col, date_col or cols.time, target_col or cols.target, extra, site_name
 
 
 @dataclass(frozen=True)
@@ -92,14 +201,19 @@ def _run(
     mapping_args: tuple[str | None, str | None, str | None, list[str] | None, str | None],
     resample: ResampleTo | None = None,
     history: Path | None = None,
+    hourly: _Hourly | None = None,
 ) -> _Run:
     from forecasting.cli.models import quiet_mlflow
-    from forecasting.daily import daily_warnings
+    from forecasting.daily import check_as_of, daily_warnings
     from forecasting.escalation import WarningHistory
+    from forecasting.nowcast import load_hourly
     from forecasting.tracking import load_champion
 
-    day = parse_date(as_of, "--as-of")
+    day = _as_of(as_of)
+    check_as_of(day, hourly is not None)
+    mapping_args = _same_file_mapping(data, hourly, mapping_args)
     frame = load_mapped(data, cfg, *mapping_args, resample=resample)
+    arrivals = None if hourly is None else load_hourly(hourly.path, hourly.columns)
     quiet_mlflow()
     with console.status("Loading the champion model…"):
         champ = load_champion(cfg)
@@ -113,7 +227,15 @@ def _run(
     # earlier warnings recalibrate today's surge probabilities once their days are known
     issued = WarningHistory(history).read() if history and history.is_file() else None
     with console.status("Forecasting and assessing risk…"):
-        result = daily_warnings(frame, champ.model, cfg, as_of=day, issued=issued)
+        result = daily_warnings(
+            frame,
+            champ.model,
+            cfg,
+            as_of=day,
+            issued=issued,
+            hourly=arrivals,
+            nowcast=None if hourly is None else hourly.options,
+        )
     return _Run(result, frame, ref, str(champ.source))
 
 
@@ -141,10 +263,20 @@ def _text(warnings: pd.DataFrame, fmt: DailyFormat) -> str:
     return str(to_flat(warnings).to_csv(index=False))
 
 
+def _title(result: DailyResult, ref: str) -> str:
+    if result.as_of_time is None:
+        return f"Warnings from data to {result.as_of:%a %d %b %Y}, {ref}"
+    return (
+        f"Warnings at {result.as_of_time:%a %d %b %Y %H:%M}: today from the arrivals so far "
+        f"(nowcast, horizon 0), the next days from data to today, {ref}"
+    )
+
+
 @cli_command
 def daily_command(
     data: Annotated[Path, typer.Option("--data", help="CSV or Parquet demand file.")],
-    as_of: AsOfOpt = None,
+    as_of: DailyAsOfOpt = None,
+    hourly: HourlyOpt = None,
     fmt: Annotated[
         DailyFormat, typer.Option("--format", help="table (terminal), json or csv.")
     ] = DailyFormat.table,
@@ -168,9 +300,16 @@ def daily_command(
     extra_cols: ExtraColOpt = None,
     site_name: SiteNameOpt = None,
     resample: ResampleOpt = None,
+    hourly_time_col: HourlyTimeOpt = None,
+    hourly_target_col: HourlyTargetOpt = None,
+    nowcast_prior: NowcastPriorOpt = "ets",
+    nowcast_method: NowcastMethodOpt = "shrinkage",
     config: ConfigOpt = None,
 ) -> None:
     """Recommended escalation levels and planned-care advice for the next days, per site.
+
+    With --hourly and --as-of "YYYY-MM-DD HH:MM": the daily data count up to the day before,
+    today is nowcast from the arrivals before that time and gets its own row (horizon 0).
 
     Nothing is replaced unless the run succeeds; a written file's warnings are in the history.
 
@@ -189,7 +328,9 @@ def daily_command(
     _preflight(out, None if no_history else history)
     cfg = _config(config, sites, data)
     mapping = (site_col, date_col, target_col, extra_cols, site_name)
-    run = _run(data, as_of, cfg, mapping, resample, None if no_history else history)
+    cols = (site_col, site_name, hourly_time_col, hourly_target_col)
+    today = _hourly(hourly, cfg, cols, nowcast_prior, nowcast_method)
+    run = _run(data, as_of, cfg, mapping, resample, None if no_history else history, today)
     result = run.result
     w = result.warnings.assign(model_source=run.source)
     text = _text(w, DailyFormat.csv if fmt is DailyFormat.table else fmt)
@@ -201,7 +342,7 @@ def daily_command(
     # committed: the history first, then the file renamed into place
     flush_notes()
     if fmt is DailyFormat.table:
-        title = f"Warnings from data to {result.as_of:%a %d %b %Y}, {run.ref}"
+        title = _title(result, run.ref)
         show_warnings(console, w, title)
     elif out is None:
         sys.stdout.write(text)

@@ -24,6 +24,7 @@ ROUNDING = {
     "p_weekday_raw": 3,
     "occupancy": 3,
     "occupancy_q_high": 3,
+    "usual_share_by_now": 3,
 }
 DEFAULT_DIGITS = 1
 REASON_SEPARATOR = "; "
