@@ -2,8 +2,9 @@
 
 Exceedance probabilities read off forecast quantiles are poorly calibrated in the tails. Once
 enough earlier warnings have an observed outcome (at least ``min_surges`` surge days and as many
-ordinary ones), a logistic regression of the observed surge on ``logit(p_raw)`` and the horizon
-is fitted per kind of surge, pooled over sites, and applied to today's raw probabilities. The
+ordinary days: days, not warnings, since each day is warned about from several mornings), a
+logistic regression of the observed surge on ``logit(p_raw)`` and the horizon is fitted per
+kind of surge, pooled over sites, and applied to today's raw probabilities. The
 earlier warnings come from the warning history (``forecasting daily``) or from the replay's own
 earlier days (``forecasting warnings replay``): only outcomes up to the as-of day are used.
 """
@@ -28,8 +29,8 @@ class Recalibration:
 
     Attributes:
         coefficients: Per kind: (intercept, slope on logit(p), slope on horizon).
-        cases: Per kind: the earlier outcomes it was learned from.
-        surges: Per kind: how many of those were surges.
+        cases: Per kind: the observed site-days it was learned from.
+        surges: Per kind: how many of those were surge days.
     """
 
     coefficients: dict[str, tuple[float, float, float]] = field(default_factory=dict)
@@ -64,7 +65,8 @@ def learn_recalibration(
             runs warned from the same as-of day, the last one counts.
         actuals: DemandFrame of what happened.
         as_of: Only target days up to this day (observed by the morning of it) are used.
-        min_surges: Surges and ordinary days each needed before a kind is recalibrated.
+        min_surges: Surge days and ordinary days (site-days, not warnings) each needed
+            before a kind is recalibrated.
 
     Returns:
         The recalibration (empty for kinds with too few outcomes).
@@ -79,8 +81,10 @@ def learn_recalibration(
             continue
         g = rows.dropna(subset=[raw, line])
         surge = (g[schema.TARGET].to_numpy(float) > g[line].to_numpy(float)).astype(int)
-        n_surges = int(surge.sum())
-        if n_surges < min_surges or len(g) - n_surges < min_surges:
+        # count days, not rows: one surge day is warned about from up to `horizon` mornings
+        days = g.assign(surge=surge).groupby([schema.SITE, schema.DATE])["surge"].max()
+        n_surges = int(days.sum())
+        if n_surges < min_surges or len(days) - n_surges < min_surges:
             continue
         x = np.column_stack([_logit(g[raw].to_numpy(float)), g["horizon"].to_numpy(float)])
         fit = LogisticRegression(C=1.0).fit(x, surge)
@@ -89,7 +93,7 @@ def learn_recalibration(
             float(fit.coef_[0][0]),
             float(fit.coef_[0][1]),
         )
-        out.cases[kind] = len(g)
+        out.cases[kind] = len(days)
         out.surges[kind] = n_surges
     return out
 
