@@ -1,31 +1,35 @@
-"""The morning job as a library call: champion model + latest data -> forecast -> warnings.
+"""Today refreshed from hourly arrivals: a warning for today (horizon 0) from the nowcast.
 
-With hourly arrivals (:func:`daily_warnings` ``hourly=``), the run is issued at an as-of *time*
-on day D: the daily data count up to D-1, today's total is nowcast from the arrivals before
-the as-of time (:mod:`forecasting.nowcast`), appended as day D (flagged ``nowcast``, in memory
-only), the model is rolled forward through D, and today gets a warning of its own (horizon 0)
-whose level follows the nowcast's P(surge) with the same rules as the other days.
+With hourly arrivals (:func:`forecasting.daily.daily_warnings` ``hourly=``), the run is issued
+at an as-of *time* on day D: the daily data count up to D-1, today's total is nowcast from the
+arrivals before the as-of time (:mod:`forecasting.nowcast`), appended as day D (flagged
+``nowcast``, in memory only), the model is rolled forward through D, and today gets a warning of
+its own (horizon 0) whose level follows the nowcast's P(surge) with the same rules as the other
+days.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from forecasting.daily.morning import (
+    MAX_LISTED_SITES,
+    DailyResult,
+    _forecast_warnings,
+    check_model_sites,
+)
 from forecasting.data import schema
 from forecasting.errors import DataValueError
 
 if TYPE_CHECKING:
     from forecasting.config import Config
-    from forecasting.escalation.recalibrate import Recalibration
     from forecasting.models.base import Forecaster
     from forecasting.nowcast import NowcastOptions, TodayState
 
-MAX_LISTED_SITES = 10
 NOWCAST = "nowcast"
 #: Columns the warnings gain when today is nowcast (``None``/NaN on the forecast days).
 TODAY_COLUMNS: tuple[str, ...] = (NOWCAST, "arrivals_so_far", "usual_share_by_now")
@@ -35,62 +39,6 @@ ONE_HOUR = pd.Timedelta(hours=1)
 
 class NowcastInputError(DataValueError):
     """Daily data, hourly arrivals and as-of time that cannot refresh today's level together."""
-
-
-@dataclass(frozen=True)
-class DailyResult:
-    """What one daily run produced.
-
-    Attributes:
-        as_of: Last day of data the warnings used (with a nowcast: today, day D).
-        forecast: The model's forecast frame from that day.
-        warnings: One row per site and target day (:data:`escalation.WARNING_COLUMNS`; with a
-            nowcast also :data:`TODAY_COLUMNS`, and today's rows at horizon 0).
-        as_of_time: The issue time of today's nowcast, if there was one.
-    """
-
-    as_of: pd.Timestamp
-    forecast: pd.DataFrame
-    warnings: pd.DataFrame
-    as_of_time: pd.Timestamp | None = None
-
-
-def check_model_sites(model: Forecaster, frame: pd.DataFrame) -> None:
-    """Every site in the data must be one the model was trained on.
-
-    Raises:
-        ForecastMismatchError: Naming the first unknown site and the fix.
-    """
-    from forecasting.escalation.errors import ForecastMismatchError
-
-    trained = set(model.history_[schema.SITE].astype(str))
-    unknown = sorted(set(frame[schema.SITE].astype(str)) - trained)
-    if unknown:
-        listed = ", ".join(unknown[:MAX_LISTED_SITES])
-        raise ForecastMismatchError(
-            f"site(s) {listed} are not in the model's training data",
-            column=schema.SITE,
-            fix="retrain with `forecasting train --data FILE` on data that include them",
-        )
-
-
-def warn_stale_sites(frame: pd.DataFrame, as_of: pd.Timestamp) -> None:
-    """Warn (:class:`StaleDataWarning`) about sites whose data end before ``as_of``."""
-    import warnings
-
-    from forecasting.errors import StaleDataWarning
-
-    last = frame[frame[schema.DATE] <= as_of].groupby(schema.SITE)[schema.DATE].max()
-    stale = last[last < as_of].sort_index()
-    if len(stale):
-        listed = ", ".join(f"{s} ({d:%Y-%m-%d})" for s, d in stale.head(MAX_LISTED_SITES).items())
-        more = f" and {len(stale) - MAX_LISTED_SITES} more" if len(stale) > MAX_LISTED_SITES else ""
-        warnings.warn(
-            f"{len(stale)} site(s) have no data up to the as-of date {as_of:%Y-%m-%d}: last days "
-            f"{listed}{more}. Their forecasts start from their own last day; update their data.",
-            StaleDataWarning,
-            stacklevel=2,
-        )
 
 
 def _listed(sites: list[str]) -> str:
@@ -206,90 +154,6 @@ def check_coverage(data: pd.DataFrame, hourly: pd.DataFrame, stamp: pd.Timestamp
                 column=TIME,
                 fix="give the hours up to the as-of time, or use an earlier as-of",
             )
-
-
-def _recalibration(
-    issued: pd.DataFrame | None, actuals: pd.DataFrame, day: pd.Timestamp, cfg: Config
-) -> Recalibration | None:
-    """Learned from earlier forecast-day warnings (horizon >= 1) whose day is in ``actuals``."""
-    min_surges = cfg.escalation.recalibrate_min_surges
-    if issued is None or not len(issued) or min_surges <= 0:
-        return None
-    from forecasting.escalation.recalibrate import learn_recalibration
-
-    forecast_days = issued[pd.to_numeric(issued["horizon"], errors="coerce") >= 1]
-    return learn_recalibration(forecast_days, actuals, day, min_surges)
-
-
-def _forecast_warnings(
-    data: pd.DataFrame,
-    model: Forecaster,
-    cfg: Config,
-    day: pd.Timestamp,
-    issued: pd.DataFrame | None,
-    actuals: pd.DataFrame,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Roll ``model`` forward to ``day``, forecast and assess: (forecast, warnings)."""
-    from forecasting.escalation import assess
-
-    past = data.loc[data[schema.DATE] <= day, list(schema.REQUIRED_COLUMNS)]
-    forecast = model.update(past).predict(cfg.horizon)
-    recalibration = _recalibration(issued, actuals, day, cfg)
-    warnings = assess(forecast, data, cfg, as_of=day, recalibration=recalibration)
-    return forecast, warnings
-
-
-def daily_warnings(
-    frame: pd.DataFrame,
-    model: Forecaster,
-    cfg: Config,
-    as_of: date | str | pd.Timestamp | None = None,
-    issued: pd.DataFrame | None = None,
-    hourly: pd.DataFrame | None = None,
-    nowcast: NowcastOptions | None = None,
-) -> DailyResult:
-    """Forecast the next ``cfg.horizon`` days from ``as_of`` and turn them into warnings.
-
-    The fitted ``model`` keeps its parameters; it is only rolled forward (``update``) to the
-    data up to ``as_of``, so nothing after that day reaches the forecast.
-
-    With ``hourly`` arrivals, ``as_of`` is a time on day D (default: the end of the last hour
-    in ``hourly``): see :func:`nowcast_warnings`.
-
-    Args:
-        frame: DemandFrame (rows after ``as_of`` are used only for planned electives).
-        model: A fitted forecaster (e.g. the champion).
-        cfg: Configuration (horizon, sites, thresholds, escalation rules).
-        as_of: Last day of data to use; ``None`` is the last day in ``frame``. A time of day
-            only with ``hourly``.
-        issued: Earlier warnings (``WarningHistory.read()``): once enough of their days were
-            observed, the surge probabilities are recalibrated on those outcomes
-            (``cfg.escalation.recalibrate_min_surges``; today's nowcast rows are not used).
-        hourly: Hourly arrivals (:func:`forecasting.nowcast.load_hourly`) to refresh today.
-        nowcast: How today is nowcast (default :class:`~forecasting.nowcast.NowcastOptions`
-            with the config's holidays).
-
-    Warns:
-        StaleDataWarning: If some site's data end before ``as_of`` (without ``hourly``).
-
-    Raises:
-        NowcastInputError: A time of day without ``hourly``, a plain date with it, or data
-            that do not fit together (see :func:`nowcast_warnings`).
-        EmptyDataError, AsOfError, ForecastMismatchError, UnknownSiteError, MissingBedsError:
-            From the checks of :func:`forecasting.escalation.assess`.
-    """
-    from forecasting.escalation.assess import prepare_history, resolve_as_of
-
-    check_as_of(as_of, hourly is not None)
-    if hourly is not None:
-        return nowcast_warnings(frame, model, cfg, hourly, as_of, issued, nowcast)
-    data = prepare_history(frame)
-    day = resolve_as_of(data, as_of)
-    check_model_sites(model, data)
-    warn_stale_sites(data, day)
-    past = data[data[schema.DATE] <= day]
-    forecast, warnings = _forecast_warnings(data, model, cfg, day, issued, past)
-    return DailyResult(as_of=day, forecast=forecast, warnings=warnings)
 
 
 def with_today(data: pd.DataFrame, state: TodayState) -> pd.DataFrame:
