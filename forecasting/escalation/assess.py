@@ -30,6 +30,7 @@ from forecasting.escalation.occupancy import WARMUP_DAYS, los_kernel, site_occup
 from forecasting.escalation.reasons import explain, site_context
 from forecasting.escalation.recalibrate import Recalibration
 from forecasting.escalation.thresholds import (
+    SURGE_KIND_COLUMNS,
     SURGE_KINDS,
     add_surge_kinds,
     add_surge_risk,
@@ -54,13 +55,7 @@ WARNING_COLUMNS: tuple[str, ...] = (
     "surge_threshold_high",
     "p_surge",
     "p_surge_high",
-    "surge_kind",
-    "capacity_line",
-    "p_capacity",
-    "weekday_line",
-    "p_weekday",
-    "p_capacity_raw",
-    "p_weekday_raw",
+    *SURGE_KIND_COLUMNS,
     "admissions_mean",
     "electives_planned",
     "electives_deferrable",

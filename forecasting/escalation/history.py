@@ -23,18 +23,11 @@ from forecasting.errors import SchemaError
 from forecasting.escalation.assess import WARNING_COLUMNS
 from forecasting.escalation.errors import WarningHistoryError
 from forecasting.escalation.levels import LEVEL_NAMES
+from forecasting.escalation.thresholds import SURGE_KIND_COLUMNS
 
 SCHEMA_VERSION = 2
 # version 2 added both kinds of surge; a version-1 file gains these columns (empty for old runs)
-ADDED_IN_2 = (
-    "surge_kind",
-    "capacity_line",
-    "p_capacity",
-    "weekday_line",
-    "p_weekday",
-    "p_capacity_raw",
-    "p_weekday_raw",
-)
+ADDED_IN_2 = SURGE_KIND_COLUMNS
 BUSY_TIMEOUT_S = 30.0
 RUN_COLUMNS = ("run_id", "issued_at", "model_ref")
 # Stored columns: the warning columns under SQL-friendly names (no level_name: derived).

@@ -172,6 +172,17 @@ def line_of(lines: pd.DataFrame, site: str, dates: pd.DatetimeIndex) -> np.ndarr
 
 
 SURGE_KINDS: tuple[str, ...] = ("capacity", "weekday")
+#: What every warning says of both kinds: the kind the levels follow, each kind's line and its
+#: P(surge) (recalibrated, and raw as read off the forecast).
+SURGE_KIND_COLUMNS: tuple[str, ...] = (
+    "surge_kind",
+    "capacity_line",
+    "p_capacity",
+    "weekday_line",
+    "p_weekday",
+    "p_capacity_raw",
+    "p_weekday_raw",
+)
 
 
 def kind_of(cfg: Config) -> str:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from forecasting.config import Config, SiteSettings
 from forecasting.data import schema
+from forecasting.escalation.thresholds import SURGE_KIND_COLUMNS
 
 Progress = Callable[[int], None]
 PLANNED = "electives_planned"
@@ -34,13 +35,7 @@ WARNING_ROWS: tuple[str, ...] = (
     "p_surge_high",
     "surge_line",
     "surge_line_high",
-    "surge_kind",
-    "capacity_line",
-    "p_capacity",
-    "weekday_line",
-    "p_weekday",
-    "p_capacity_raw",
-    "p_weekday_raw",
+    *SURGE_KIND_COLUMNS,
     "attendances_mean",
     "attendances_q0.05",
     "attendances_q0.95",
