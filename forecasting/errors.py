@@ -108,3 +108,33 @@ class IgnoredColumnsWarning(ForecastingWarning):
 
 class StaleDataWarning(ForecastingWarning):
     """Some site's data end before the as-of date: its warnings rest on older information."""
+
+
+class SeriesFallbackWarning(ForecastingWarning):
+    """Some series could not be forecast by the model: they got the seasonal naive forecast.
+
+    The message names the model, the series (the first ten, then how many more) and why each
+    fell back (all zero or constant in the estimation window, a fit that failed, a non-finite
+    forecast). ``reasons`` maps every series to its reason.
+
+    Args:
+        model: Name of the model whose series fell back.
+        reasons: ``{series: reason}``.
+    """
+
+    MAX_LISTED = 10
+
+    def __init__(self, model: str, reasons: dict[str, str]) -> None:
+        self.model = model
+        self.reasons = dict(reasons)
+        super().__init__(self.one_line())
+
+    def one_line(self) -> str:
+        """The warning as one line: model, count, the first series with their reasons."""
+        items = sorted(self.reasons.items())
+        listed = "; ".join(f"{site} ({why})" for site, why in items[: self.MAX_LISTED])
+        more = len(items) - self.MAX_LISTED
+        if more > 0:
+            listed += f"; and {more} more"
+        n = len(items)
+        return f"{self.model}: {n} series fell back to the seasonal naive forecast: {listed}"

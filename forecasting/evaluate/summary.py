@@ -47,13 +47,16 @@ def add_surge_columns(
 def _scores(g: pd.DataFrame, scale: pd.Series, alert_cutoff: float) -> dict[str, float]:
     y, mean = g["y"].to_numpy(), g["mean"].to_numpy()
     q = g[list(QUANTILE_COLUMNS)].to_numpy(dtype=float)
-    scaled_err = np.abs(y - mean) / g[schema.SITE].map(scale).to_numpy(dtype=float)
+    site_scale = g[schema.SITE].map(scale).to_numpy(dtype=float)
+    # a site constant in its history (all zero, say) has no naive error to scale by: left out
+    usable = np.isfinite(site_scale) & (site_scale > 0)
+    scaled_err = np.abs(y - mean)[usable] / site_scale[usable]
     alerts = m.alert_scores(g["p_surge"], g["surge"], alert_cutoff)
     return {
         "MAE": m.mae(y, mean),
         "RMSE": m.rmse(y, mean),
         "MAPE": m.mape(y, mean),
-        "MASE": float(np.mean(scaled_err)),
+        "MASE": float(np.mean(scaled_err)) if scaled_err.size else float("nan"),
         "pinball": m.pinball(y, q),
         "cov80": m.coverage(y, g["q0.1"], g["q0.9"]),
         "cov90": m.coverage(y, g["q0.05"], g["q0.95"]),
@@ -84,7 +87,8 @@ def evaluate(
         surge_quantile: Quantile of the last year that defines a surge day.
 
     Returns:
-        MAE, RMSE, MAPE, MASE, pinball, 80%/90% coverage, surge Brier and its skill against a
+        MAE, RMSE, MAPE, MASE (over the sites whose history is not constant), pinball,
+        80%/90% coverage, surge Brier and its skill against a
         constant 0.1, precision/recall/F1 of alerts and false alarms per 30 forecast days.
     """
     scored = add_surge_columns(bt.dropna(subset=["y"]), history, surge_quantile)

@@ -51,9 +51,9 @@ import pandas as pd
 from scipy import special, stats
 
 from forecasting.data import schema
-from forecasting.errors import ForecastingError, InsufficientHistoryError
+from forecasting.errors import DataError, ForecastingError, InsufficientHistoryError
 from forecasting.forecast_frame import QUANTILE_COLUMNS, QUANTILES
-from forecasting.models.base import Forecaster, future_dates
+from forecasting.models.base import Forecaster, future_dates, warn_fallbacks
 from forecasting.models.regressors import calendar_regressors, weekly_difference_regression
 
 Order = tuple[int, int, int]
@@ -189,6 +189,8 @@ class ArimaForecaster(Forecaster):
 
     Attributes:
         fits_: ``{site_id: SiteFit}`` after :meth:`fit`.
+        fallbacks_: ``{site_id: reason}``: sites whose fit failed; they get the seasonal naive
+            forecast (a :class:`~forecasting.errors.SeriesFallbackWarning` at fit names them).
     """
 
     name = "arima"
@@ -230,34 +232,62 @@ class ArimaForecaster(Forecaster):
 
     def _fit(self, history: pd.DataFrame) -> None:
         params = self.arima_params
-        self.fits_: dict[str, SiteFit] = {
-            site: fit_site(y, dates, params, site=site) for site, y, dates in _site_series(history)
-        }
+        self.fits_: dict[str, SiteFit] = {}
+        self.fallbacks_: dict[str, str] = {}
+        for site, y, dates in _site_series(history):
+            self._fit_or_fall_back(site, y, dates, params)
+        warn_fallbacks(self.name, self.fallbacks_)
+
+    def _fit_or_fall_back(
+        self, site: str, y: np.ndarray, dates: pd.DatetimeIndex, params: ArimaParams
+    ) -> None:
+        """Fit one site, or record why it gets the seasonal naive forecast instead.
+
+        A constant or all-zero series needs no screening here: :func:`fit_site` handles it on
+        purpose (simpler orders, then a seasonal random walk, as :meth:`diagnostics` reports).
+        A fit that still fails falls back; data errors (too short a history) still raise.
+        """
+        try:
+            self.fits_[site] = fit_site(y, dates, params, site=site)
+        except DataError:
+            raise
+        except Exception as exc:  # one site's failure must not end a national run
+            self.fallbacks_[site] = f"ARIMA could not be fitted: {exc}"
 
     def _update(self, history: pd.DataFrame) -> None:
         params = self.arima_params
-        fits: dict[str, SiteFit] = {}
+        old_fits = self.fits_
+        fallbacks = getattr(self, "fallbacks_", {})
+        self.fits_, self.fallbacks_ = {}, {}
+        new: dict[str, str] = {}
         for site, y, dates in _site_series(history):
-            old = self.fits_.get(site)
-            # A site never fitted has no parameters to keep: it is fitted now.
-            fits[site] = (
-                fit_site(y, dates, params, site=site)
-                if old is None
-                else update_site(old, y, dates, params, site=site)
-            )
-        self.fits_ = fits
+            old = old_fits.get(site)
+            if site in fallbacks:
+                self.fallbacks_[site] = fallbacks[site]
+            elif old is None:
+                # A site never fitted has no parameters to keep: it is fitted now.
+                self._fit_or_fall_back(site, y, dates, params)
+                if site in self.fallbacks_:
+                    new[site] = self.fallbacks_[site]
+            else:
+                self.fits_[site] = update_site(old, y, dates, params, site=site)
+        warn_fallbacks(self.name, new)
 
     def _predict(self, horizon: int, future: pd.DataFrame | None) -> pd.DataFrame:
         # ``future`` is not used: the regressors are calendar features computed here.
         if horizon < 1:
             raise ValueError(f"horizon must be >= 1, got {horizon}")
+        from forecasting.models.naive import seasonal_naive
+
         params = self.arima_params
-        frames = []
+        fallbacks = getattr(self, "fallbacks_", {})
+        frames = [seasonal_naive(self.history_, horizon, sites=fallbacks)] if fallbacks else []
         for site, fit in self.fits_.items():
             frame = forecast_site(fit, horizon, params)
             frame.insert(0, schema.SITE, site)
             frames.append(frame)
-        return pd.concat(frames, ignore_index=True)
+        out = pd.concat([f for f in frames if len(f)], ignore_index=True)
+        return out.sort_values([schema.SITE, "date"], ignore_index=True)
 
     def diagnostics(self) -> pd.DataFrame:
         """One row per site: chosen order, AIC, convergence, warnings, fallback, fit time."""

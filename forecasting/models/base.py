@@ -8,14 +8,16 @@ re-estimating its parameters, so backtests can refit only every k windows.
 
 from __future__ import annotations
 
+import warnings
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from typing import Any, Self
 
 import numpy as np
 import pandas as pd
 
 from forecasting.data import schema
-from forecasting.errors import NotFittedError
+from forecasting.errors import NotFittedError, SeriesFallbackWarning
 from forecasting.forecast_frame import FORECAST_COLUMNS, QUANTILE_COLUMNS, sort_quantiles
 
 
@@ -49,18 +51,42 @@ class Forecaster(ABC):
             future: Known future exogenous values (``site_id``, ``date``, columns); optional.
 
         Returns:
-            The forecast frame: one row per site and target date, monotone quantiles.
+            The forecast frame: one row per site and target date, monotone quantiles, finite:
+            a site/date whose mean or a quantile is not finite gets the seasonal naive
+            forecast instead, with a :class:`SeriesFallbackWarning`.
 
         Raises:
             NotFittedError: If called before :meth:`fit`.
         """
         self._check_fitted()
-        out = self._predict(int(horizon), future)
+        out = self._guard(self._predict(int(horizon), future).reset_index(drop=True))
         out["model"] = self.name
         out = sort_quantiles(out)
         out[list(QUANTILE_COLUMNS)] = np.maximum(out[list(QUANTILE_COLUMNS)], 0.0)
         out["mean"] = np.maximum(out["mean"], 0.0)
         return out[list(FORECAST_COLUMNS)].reset_index(drop=True)
+
+    def _guard(self, out: pd.DataFrame) -> pd.DataFrame:
+        """Replace rows with a non-finite mean or quantile by the seasonal naive forecast."""
+        from forecasting.models.naive import seasonal_naive
+
+        cols = ["mean", *QUANTILE_COLUMNS]
+        bad = ~np.isfinite(out[cols].to_numpy(dtype=float)).all(axis=1)
+        if not bad.any():
+            return out
+        reasons = {
+            str(site): "non-finite forecast at horizon "
+            + ", ".join(str(int(h)) for h in sorted(g["horizon"].unique()))
+            for site, g in out[bad].groupby("site_id", sort=True)
+        }
+        naive = seasonal_naive(self.history_, int(out["horizon"].max()), sites=set(reasons))
+        naive = naive.set_index(["site_id", "date"])[cols]
+        keys = pd.MultiIndex.from_frame(out.loc[bad, ["site_id", "date"]].astype({"site_id": str}))
+        values = naive.reindex(keys).to_numpy(dtype=float)
+        out = out.copy()
+        out.loc[bad, cols] = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
+        warn_fallbacks(self.name, reasons)
+        return out
 
     def _check_fitted(self) -> None:
         if not getattr(self, "fitted_", False):
@@ -92,6 +118,40 @@ def _clean_history(history: pd.DataFrame) -> pd.DataFrame:
     out = history.sort_values([schema.SITE, schema.DATE]).reset_index(drop=True)
     out[schema.SITE] = out[schema.SITE].astype(str)
     return out
+
+
+def warn_fallbacks(model: str, reasons: Mapping[str, str]) -> None:
+    """Warn (:class:`SeriesFallbackWarning`) that ``reasons``' series fell back, if any did."""
+    if reasons:
+        warnings.warn(SeriesFallbackWarning(model, dict(reasons)), stacklevel=3)
+
+
+NEAR_CONSTANT_SHARE = 0.98
+"""A series whose most common value fills at least this share of its days is near-constant."""
+
+
+def degenerate_reason(y: np.ndarray) -> str | None:
+    """Why a site's counts in the estimation window cannot feed a smoothing model, or ``None``.
+
+    All missing, all zero, constant, or near-constant (one value on at least
+    :data:`NEAR_CONSTANT_SHARE` of the days): such a series gets the seasonal naive forecast.
+    """
+    v = np.asarray(y, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return "no observed counts in the estimation window"
+    if not v.any():
+        return "all zero in the estimation window"
+    if np.ptp(v) == 0:
+        return f"constant ({v[0]:g}) in the estimation window"
+    values, counts = np.unique(v, return_counts=True)
+    share = counts.max() / v.size
+    if share >= NEAR_CONSTANT_SHARE:
+        return (
+            f"near-constant in the estimation window ({share:.0%} of days at "
+            f"{values[counts.argmax()]:g})"
+        )
+    return None
 
 
 def future_dates(last: pd.Timestamp, horizon: int) -> pd.DatetimeIndex:

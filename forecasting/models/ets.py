@@ -11,8 +11,9 @@ import pandas as pd
 from scipy.stats import norm
 
 from forecasting.data import schema
+from forecasting.errors import DataError
 from forecasting.forecast_frame import QUANTILE_COLUMNS, QUANTILES
-from forecasting.models.base import Forecaster, future_dates
+from forecasting.models.base import Forecaster, degenerate_reason, future_dates, warn_fallbacks
 
 # (trend, damped) candidates; seasonality is always additive weekly on log1p counts
 CANDIDATES: tuple[tuple[str | None, bool], ...] = ((None, False), ("add", True))
@@ -152,7 +153,10 @@ class ETSForecaster(Forecaster):
             self.betas_: dict[str, np.ndarray] = {}
             self.starts_: dict[str, pd.Timestamp] = {}
         out = {}
+        skip = getattr(self, "fallbacks_", {})  # sites forecast by the seasonal naive model
         for site, g in history.groupby(schema.SITE, sort=True):
+            if str(site) in skip:
+                continue
             if estimate:
                 g = g.iloc[-self.max_history_days :]
                 self.starts_[str(site)] = pd.Timestamp(g[schema.DATE].iloc[0])
@@ -179,9 +183,20 @@ class ETSForecaster(Forecaster):
         return out
 
     def _fit(self, history: pd.DataFrame) -> None:
-        self.fits_ = {
-            s: fit_site(y, self.season) for s, y in self._series(history, estimate=True).items()
-        }
+        self.fallbacks_: dict[str, str] = {}
+        for site, g in history.groupby(schema.SITE, sort=True):
+            reason = degenerate_reason(g[schema.TARGET].to_numpy()[-self.max_history_days :])
+            if reason is not None:
+                self.fallbacks_[str(site)] = reason
+        self.fits_: dict[str, _SiteFit] = {}
+        for site, y in self._series(history, estimate=True).items():
+            try:
+                self.fits_[site] = fit_site(y, self.season)
+            except DataError:
+                raise
+            except Exception as exc:  # one site's failure must not end a national run
+                self.fallbacks_[site] = f"ETS could not be fitted: {exc}"
+        warn_fallbacks(self.name, self.fallbacks_)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Unpickle; a model pickled before ``starts_`` existed gets its fit's first days back.
@@ -208,9 +223,14 @@ class ETSForecaster(Forecaster):
                 f.results = _model(y, f.trend, f.damped, self.season).smooth(f.params)
 
     def _predict(self, horizon: int, future: pd.DataFrame | None) -> pd.DataFrame:
-        frames = []
+        from forecasting.models.naive import seasonal_naive
+
+        fallbacks = getattr(self, "fallbacks_", {})
+        frames = [seasonal_naive(self.history_, horizon, self.season, sites=fallbacks)]
         z = norm.ppf(QUANTILES)
         for site, g in self.history_.groupby(schema.SITE, sort=True):
+            if str(site) in fallbacks:
+                continue
             res = self.fits_[str(site)].results
             n = int(res.model.nobs)
             pred = res.get_prediction(start=n, end=n + horizon - 1)
@@ -230,4 +250,6 @@ class ETSForecaster(Forecaster):
             )
             frame[list(QUANTILE_COLUMNS)] = np.expm1(mu[:, None] + sd[:, None] * z[None, :])
             frames.append(frame)
-        return pd.concat(frames, ignore_index=True)
+        return pd.concat([f for f in frames if len(f)], ignore_index=True).sort_values(
+            ["site_id", "date"], ignore_index=True
+        )

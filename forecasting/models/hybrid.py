@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 
 from forecasting.data import schema
+from forecasting.errors import DataError
 from forecasting.features.builder import DirectFeatures
 from forecasting.forecast_frame import QUANTILE_COLUMNS, QUANTILES
-from forecasting.models.base import Forecaster
+from forecasting.models.base import Forecaster, degenerate_reason, warn_fallbacks
 from forecasting.models.conformal import calibration_split, per_horizon
 from forecasting.models.ets import _model, _SiteFit, fit_site, in_phase_start
 from forecasting.models.lightgbm import DEFAULT_PARAMS
@@ -144,6 +145,8 @@ class HybridForecaster(Forecaster):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             for site, g in history.groupby(schema.SITE, sort=True):
+                if str(site) not in self.fits_:  # a fallback site: seasonal naive
+                    continue
                 start = in_phase_start(
                     self.anchors_[str(site)], g[schema.DATE].iloc[0], self.season
                 )
@@ -180,15 +183,31 @@ class HybridForecaster(Forecaster):
         self.fits_ = {}
         self.betas_: dict[str, np.ndarray] = {}
         self.anchors_: dict[str, pd.Timestamp] = {}
+        self.fallbacks_: dict[str, str] = {}
         for site, g in history.groupby(schema.SITE, sort=True):
-            y = self._log_series(g, estimate=True)
-            self.fits_[str(site)] = fit_site(y[-self.max_history_days :], self.season)
+            reason = degenerate_reason(g[schema.TARGET].to_numpy()[-self.max_history_days :])
+            if reason is None:
+                try:
+                    y = self._log_series(g, estimate=True)
+                    self.fits_[str(site)] = fit_site(y[-self.max_history_days :], self.season)
+                except DataError:
+                    raise
+                except Exception as exc:  # one site's failure must not end a national run
+                    reason = f"ETS could not be fitted: {exc}"
+            if reason is not None:
+                self.fallbacks_[str(site)] = reason
+                continue
             first = max(len(g) - self.max_history_days, 0)
             self.anchors_[str(site)] = pd.Timestamp(g[schema.DATE].iloc[first])
+        warn_fallbacks(self.name, self.fallbacks_)
+        self.model_: Any = None
+        if not self.fits_:
+            return
         self._states(history)
         X, y, meta = self._builder().training_rows(history, self.max_horizon)
-        start = meta["site_id"].map(self.starts_)
-        ok = ((meta["cutoff"] - start).dt.days >= self.warmup_days).to_numpy()
+        start = meta["site_id"].astype(str).map(self.starts_)
+        ok = meta["site_id"].astype(str).isin(list(self.fits_)).to_numpy()
+        ok &= ((meta["cutoff"] - start).dt.days >= self.warmup_days).fillna(False).to_numpy()
         ok &= np.isfinite(meta["level"].to_numpy()) & (meta["level"].to_numpy() > 0)
         X, y, meta = X[ok].reset_index(drop=True), y[ok], meta[ok].reset_index(drop=True)
         base = self._base(meta)
@@ -209,7 +228,8 @@ class HybridForecaster(Forecaster):
         return q, factor
 
     def _update(self, history: pd.DataFrame) -> None:
-        self._states(history)
+        if self.fits_:
+            self._states(history)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Unpickle; a model pickled before ``anchors_`` existed keeps its old filter start.
@@ -224,11 +244,21 @@ class HybridForecaster(Forecaster):
     def _predict(self, horizon: int, future: pd.DataFrame | None) -> pd.DataFrame:
         if horizon > self.max_horizon:
             raise ValueError(f"horizon {horizon} exceeds max_horizon {self.max_horizon}; refit")
+        from forecasting.models.naive import seasonal_naive
+
+        fallbacks = getattr(self, "fallbacks_", {})
+        naive = seasonal_naive(self.history_, horizon, self.season, sites=fallbacks)
+        if self.model_ is None:  # every site fell back
+            return naive
         X, meta = self._builder().prediction_rows(self.history_, horizon, future)
+        fitted = ~meta["site_id"].astype(str).isin(list(fallbacks)).to_numpy()
+        X, meta = X[fitted].reset_index(drop=True), meta[fitted].reset_index(drop=True)
         base = self._base(meta)
         centre = base + self.model_.predict(self._design(X, meta, base))
         h = meta["horizon"].to_numpy() - 1
         out = meta.drop(columns="level").copy()
         out["mean"] = np.exp(centre) * self.mean_factor_[h] - 1
         out[list(QUANTILE_COLUMNS)] = np.expm1(centre[:, None] + self.residual_quantiles_[h])
-        return out
+        if not fallbacks:
+            return out
+        return pd.concat([out, naive[out.columns]], ignore_index=True)

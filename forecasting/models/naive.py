@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import numpy as np
 import pandas as pd
 
@@ -31,29 +33,59 @@ class SeasonalNaive(Forecaster):
         self.n_sites_ = history[schema.SITE].nunique()
 
     def _predict(self, horizon: int, future: pd.DataFrame | None) -> pd.DataFrame:
-        frames = []
-        for site, g in self.history_.groupby(schema.SITE, sort=True):
-            y = g[schema.TARGET].to_numpy(dtype=float)
-            last = pd.Timestamp(g[schema.DATE].iloc[-1])
-            h = np.arange(1, horizon + 1)
-            k = -(-h // self.season)  # seasons back so the source day is observed
-            point = y[len(y) - 1 + h - self.season * k]
-            q = np.empty((horizon, len(QUANTILES)))
-            recent = y[-self.error_window :]
-            for i, kk in enumerate(k):
-                lag = self.season * kk
-                err = recent[lag:] - recent[:-lag] if len(recent) > lag else np.zeros(1)
-                err = err[np.isfinite(err)]
-                q[i] = point[i] + np.quantile(err, QUANTILES)
-            frame = pd.DataFrame(
-                {
-                    "site_id": str(site),
-                    "cutoff": last,
-                    "date": future_dates(last, horizon),
-                    "horizon": h,
-                    "mean": point,
-                }
-            )
-            frame[list(QUANTILE_COLUMNS)] = q
-            frames.append(frame)
-        return pd.concat(frames, ignore_index=True)
+        return seasonal_naive(self.history_, horizon, self.season, self.error_window)
+
+
+def seasonal_naive(
+    history: pd.DataFrame,
+    horizon: int,
+    season: int = 7,
+    error_window: int = 365,
+    sites: Collection[str] | None = None,
+) -> pd.DataFrame:
+    """The seasonal naive forecast frame (no ``model`` column) of ``history``'s sites.
+
+    Also the fallback of the other models for a site they cannot forecast: missing or
+    non-finite counts are carried forward (zero before the first observed day), so the
+    forecast is always finite.
+
+    Args:
+        history: A DemandFrame sorted by site and date.
+        horizon: Days ahead.
+        season: Season length in days.
+        error_window: Days of history whose errors set the intervals.
+        sites: Only these sites; all if ``None``.
+    """
+    frames = []
+    for site, g in history.groupby(schema.SITE, sort=True):
+        if sites is not None and str(site) not in sites:
+            continue
+        raw = pd.Series(g[schema.TARGET].to_numpy(dtype=float))
+        y = raw.where(np.isfinite(raw)).ffill().fillna(0.0).to_numpy()
+        last = pd.Timestamp(g[schema.DATE].iloc[-1])
+        h = np.arange(1, horizon + 1)
+        k = -(-h // season)  # seasons back so the source day is observed
+        source = len(y) - 1 + h - season * k
+        point = np.where(source >= 0, y[np.maximum(source, 0)], y[-1])
+        q = np.empty((horizon, len(QUANTILES)))
+        recent = y[-error_window:]
+        for i, kk in enumerate(k):
+            lag = season * kk
+            err = recent[lag:] - recent[:-lag] if len(recent) > lag else np.zeros(1)
+            q[i] = point[i] + np.quantile(err, QUANTILES)
+        frame = pd.DataFrame(
+            {
+                "site_id": str(site),
+                "cutoff": last,
+                "date": future_dates(last, horizon),
+                "horizon": h,
+                "mean": point,
+            }
+        )
+        frame[list(QUANTILE_COLUMNS)] = q
+        frames.append(frame)
+    if not frames:
+        return pd.DataFrame(
+            columns=["site_id", "cutoff", "date", "horizon", "mean", *QUANTILE_COLUMNS]
+        )
+    return pd.concat(frames, ignore_index=True)
