@@ -266,6 +266,7 @@ def test_warning_lists_ten_series_and_how_many_more_when_many_fall_back():
         ([np.nan, np.nan], "no observed counts in the estimation window"),
         ([3, 3, np.nan, 3], "constant (3) in the estimation window"),
         ([2] * 99 + [3], "near-constant in the estimation window (99% of days at 2)"),
+        ([0] * 999 + [1], "near-constant in the estimation window (99.9% of days at 0)"),
         ([0, 1, 0, 2, 0, 0, 1], None),
     ],
 )

@@ -148,7 +148,7 @@ def degenerate_reason(y: np.ndarray) -> str | None:
     share = counts.max() / v.size
     if share >= NEAR_CONSTANT_SHARE:
         return (
-            f"near-constant in the estimation window ({share:.0%} of days at "
+            f"near-constant in the estimation window ({np.floor(share * 1000) / 10:g}% of days at "
             f"{values[counts.argmax()]:g})"
         )
     return None
