@@ -272,3 +272,16 @@ def test_warning_lists_ten_series_and_how_many_more_when_many_fall_back():
 )
 def test_degenerate_reason_names_the_problem_when_series_is_degenerate(values, reason):
     assert degenerate_reason(np.array(values, dtype=float)) == reason
+
+
+@pytest.mark.parametrize("name", ["ets", "hybrid", "ensemble"])
+def test_every_site_gets_seasonal_naive_when_no_site_can_be_smoothed(frame, name):
+    bad = frame[frame["site_id"].isin(list(BAD))]
+    with pytest.warns(SeriesFallbackWarning):
+        model = make_model(name).fit(bad[bad["date"] < bad["date"].max()])
+    model.update(bad)
+    forecast = model.predict(7).set_index("site_id")
+
+    assert np.isfinite(forecast[COLUMNS].to_numpy(dtype=float)).all()
+    np.testing.assert_allclose(forecast.loc["zero", "mean"], 0.0, atol=1e-6)  # arima: ~1e-7
+    np.testing.assert_allclose(forecast.loc["flat", "mean"], 5.0, rtol=1e-3)
