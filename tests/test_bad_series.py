@@ -265,8 +265,8 @@ def test_warning_lists_ten_series_and_how_many_more_when_many_fall_back():
         ([0, 0, 0, 0], "all zero in the estimation window"),
         ([np.nan, np.nan], "no observed counts in the estimation window"),
         ([3, 3, np.nan, 3], "constant (3) in the estimation window"),
-        ([2] * 99 + [3], "near-constant in the estimation window (99% of days at 2)"),
-        ([0] * 999 + [1], "near-constant in the estimation window (99.9% of days at 0)"),
+        ([2] * 99 + [3], None),  # sparse or nearly flat: the model copes, the guard backs it
+        ([0] * 999 + [1], None),
         ([0, 1, 0, 2, 0, 0, 1], None),
     ],
 )

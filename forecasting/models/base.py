@@ -126,15 +126,12 @@ def warn_fallbacks(model: str, reasons: Mapping[str, str]) -> None:
         warnings.warn(SeriesFallbackWarning(model, dict(reasons)), stacklevel=3)
 
 
-NEAR_CONSTANT_SHARE = 0.98
-"""A series whose most common value fills at least this share of its days is near-constant."""
-
-
 def degenerate_reason(y: np.ndarray) -> str | None:
     """Why a site's counts in the estimation window cannot feed a smoothing model, or ``None``.
 
-    All missing, all zero, constant, or near-constant (one value on at least
-    :data:`NEAR_CONSTANT_SHARE` of the days): such a series gets the seasonal naive forecast.
+    All missing, all zero, or constant: such a series gets the seasonal naive forecast. Sparse
+    but not constant series (say 99% zeros) stay with the model: smoothing handles them, and
+    the finite-output guard of :meth:`Forecaster.predict` catches what it cannot.
     """
     v = np.asarray(y, dtype=float)
     v = v[np.isfinite(v)]
@@ -144,13 +141,6 @@ def degenerate_reason(y: np.ndarray) -> str | None:
         return "all zero in the estimation window"
     if np.ptp(v) == 0:
         return f"constant ({v[0]:g}) in the estimation window"
-    values, counts = np.unique(v, return_counts=True)
-    share = counts.max() / v.size
-    if share >= NEAR_CONSTANT_SHARE:
-        return (
-            f"near-constant in the estimation window ({np.floor(share * 1000) / 10:g}% of days at "
-            f"{values[counts.argmax()]:g})"
-        )
     return None
 
 
