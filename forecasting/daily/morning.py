@@ -12,7 +12,6 @@ from forecasting.data import schema
 
 if TYPE_CHECKING:
     from forecasting.config import Config
-    from forecasting.escalation.recalibrate import Recalibration
     from forecasting.models.base import Forecaster
     from forecasting.nowcast import NowcastOptions
 
@@ -75,19 +74,6 @@ def warn_stale_sites(frame: pd.DataFrame, as_of: pd.Timestamp) -> None:
         )
 
 
-def _recalibration(
-    issued: pd.DataFrame | None, actuals: pd.DataFrame, day: pd.Timestamp, cfg: Config
-) -> Recalibration | None:
-    """Learned from earlier forecast-day warnings (horizon >= 1) whose day is in ``actuals``."""
-    min_surges = cfg.escalation.recalibrate_min_surges
-    if issued is None or not len(issued) or min_surges <= 0:
-        return None
-    from forecasting.escalation.recalibrate import learn_recalibration
-
-    forecast_days = issued[pd.to_numeric(issued["horizon"], errors="coerce") >= 1]
-    return learn_recalibration(forecast_days, actuals, day, min_surges)
-
-
 def _forecast_warnings(
     data: pd.DataFrame,
     model: Forecaster,
@@ -98,10 +84,12 @@ def _forecast_warnings(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Roll ``model`` forward to ``day``, forecast and assess: (forecast, warnings)."""
     from forecasting.escalation import assess
+    from forecasting.escalation.recalibrate import learn_recalibration
 
     past = data.loc[data[schema.DATE] <= day, list(schema.REQUIRED_COLUMNS)]
     forecast = model.update(past).predict(cfg.horizon)
-    recalibration = _recalibration(issued, actuals, day, cfg)
+    min_surges = cfg.escalation.recalibrate_min_surges
+    recalibration = learn_recalibration(issued, actuals, day, min_surges)
     warnings = assess(forecast, data, cfg, as_of=day, recalibration=recalibration)
     return forecast, warnings
 

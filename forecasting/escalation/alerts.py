@@ -25,7 +25,7 @@ DAYS_PER_MONTH = 365.25 / 12
 ALL_SITES = "all"
 
 
-def _latest_runs(history: pd.DataFrame) -> pd.DataFrame:
+def latest_runs(history: pd.DataFrame) -> pd.DataFrame:
     """Keep the latest issued run for each site, as-of date and target day."""
     h = history.copy()
     h[schema.SITE] = h[schema.SITE].astype(str)
@@ -51,7 +51,7 @@ def warned_days(
         Columns ``site_id``, ``date``, ``max_level``, ``warned``, ``lead_days`` (of the first
         alert; NaN when none) and ``surge_threshold`` (of the latest warning for the day).
     """
-    h = _latest_runs(history)
+    h = latest_runs(history)
     h["lead"] = (h[schema.DATE] - h["as_of"]).dt.days
     h["alert"] = h["level"] >= level if probability is None else h["p_surge"] >= probability
     keys = [schema.SITE, schema.DATE]

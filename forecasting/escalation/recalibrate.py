@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.data import schema
+from forecasting.escalation.alerts import latest_runs
 from forecasting.escalation.thresholds import SURGE_KINDS
 
 EPS = 1e-3
@@ -52,7 +53,7 @@ def _logit(p: np.ndarray) -> np.ndarray:
 
 
 def learn_recalibration(
-    issued: pd.DataFrame,
+    issued: pd.DataFrame | None,
     actuals: pd.DataFrame,
     as_of: pd.Timestamp,
     min_surges: int = DEFAULT_MIN_SURGES,
@@ -60,21 +61,24 @@ def learn_recalibration(
     """Learn the recalibration from earlier warnings whose day was observed by ``as_of``.
 
     Args:
-        issued: Earlier warnings: ``site_id``, ``as_of``, ``date``, ``horizon`` and per kind
-            ``<kind>_line`` and ``p_<kind>_raw`` (rows without them are ignored). When several
-            runs warned from the same as-of day, the last one counts.
+        issued: Earlier warnings (``None`` or empty: nothing learned): ``site_id``,
+            ``as_of``, ``date``, ``horizon`` and per kind ``<kind>_line`` and ``p_<kind>_raw``
+            (rows without them are ignored). When several runs warned from the same as-of
+            day, the last one counts.
         actuals: DemandFrame of what happened.
         as_of: Only target days up to this day (observed by the morning of it) are used.
         min_surges: Surge days and ordinary days (site-days, not warnings) each needed
-            before a kind is recalibrated.
+            before a kind is recalibrated; 0 turns recalibration off.
 
     Returns:
         The recalibration (empty for kinds with too few outcomes).
     """
+    out = Recalibration()
+    if issued is None or len(issued) == 0 or min_surges <= 0:
+        return out
     from sklearn.linear_model import LogisticRegression
 
     rows = _scored(issued, actuals, as_of)
-    out = Recalibration()
     for kind in SURGE_KINDS:
         raw, line = f"p_{kind}_raw", f"{kind}_line"
         if raw not in rows or line not in rows:
@@ -99,17 +103,13 @@ def learn_recalibration(
 
 
 def _scored(issued: pd.DataFrame, actuals: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Earlier warnings (latest run per site, as-of and target day) joined with what happened."""
-    if issued is None or len(issued) == 0:
-        return pd.DataFrame()
-    h = issued.copy()
-    h[schema.SITE] = h[schema.SITE].astype(str)
-    for col in ("as_of", schema.DATE):
-        h[col] = pd.to_datetime(h[col]).dt.normalize()
+    """Earlier forecast-day warnings observed by ``as_of``, joined with what happened.
+
+    The latest run per site, as-of and target day counts; today's nowcast rows (horizon 0)
+    never do.
+    """
+    h = latest_runs(issued[pd.to_numeric(issued["horizon"], errors="coerce") >= 1])
     h = h[(h[schema.DATE] <= as_of) & (h["as_of"] < as_of)]
-    if "issued_at" in h:
-        h = h.sort_values("issued_at", kind="stable")
-    h = h.drop_duplicates([schema.SITE, "as_of", schema.DATE], keep="last")
     obs = actuals[[schema.SITE, schema.DATE, schema.TARGET]].copy()
     obs[schema.SITE] = obs[schema.SITE].astype(str)
     obs[schema.DATE] = pd.to_datetime(obs[schema.DATE]).dt.normalize()

@@ -101,10 +101,9 @@ def replay_warnings(
     for cutoff, f in forecasts.groupby("cutoff", sort=True):
         day = pd.Timestamp(str(cutoff))
         seen = visible_on(frame, day)
-        recalibration = None
-        if parts and min_surges > 0:  # as `daily` learns from its history of warnings
-            earlier = pd.concat(parts, ignore_index=True)
-            recalibration = learn_recalibration(earlier, seen, day, min_surges)
+        # as `daily` learns from its history of warnings
+        earlier = pd.concat(parts, ignore_index=True) if parts else None
+        recalibration = learn_recalibration(earlier, seen, day, min_surges)
         w = assess(f, seen, rules, as_of=day, recalibration=recalibration)
         parts.append(w.drop(columns=["reasons", "advice"]))
         if progress:
