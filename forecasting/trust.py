@@ -11,13 +11,13 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 from forecasting.errors import UntrustedModelError
 
 HASH_TAG = "forecasting.forecaster_sha256"
 SIDECAR_SUFFIX = ".sha256"
+PRIVATE_FILE_MODE = 0o600
 _CHUNK = 1 << 20
 
 
@@ -41,18 +41,10 @@ def write_private_bytes(path: str | Path, data: bytes) -> str:
     The bytes go to a temporary file beside ``path`` (mode ``0o600`` whatever the umask),
     are flushed to disk, then renamed onto ``path``: readers see the old file or the new one.
     """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    tmp = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    from forecasting.io import atomic_path
+
+    with atomic_path(path, mode=PRIVATE_FILE_MODE) as tmp:
+        tmp.write_bytes(data)
     return sha256_bytes(data)
 
 

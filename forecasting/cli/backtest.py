@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from forecasting.cli.common import cli_command, console, fail, plain
+from forecasting.cli.common import cli_command, console, fail, plain, progress_columns
 from forecasting.cli.data import (
     ConfigOpt,
     DateColOpt,
@@ -133,20 +133,12 @@ def backtest_with_progress(
 ) -> pd.DataFrame:
     """Backtest registry models one after another with a progress bar; one combined frame."""
     import pandas as pd
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from forecasting.evaluate.backtest import backtest
     from forecasting.models import make_model
 
     frames = []
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
+    with progress_columns() as bar:
         for name in names:
             task = bar.add_task(f"backtest {name}", total=-(-windows // refit_every))
             frames.append(

@@ -22,7 +22,8 @@ import sqlite3
 import sys
 import traceback
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Any, ParamSpec, TypeVar
 
@@ -250,3 +251,25 @@ def parse_pairs(pairs: list[str] | None, option: str) -> dict[str, str]:
             fail(f"{option} {pair!r} is not NAME=COLUMN. Fix: e.g. {option} temperature=mean_temp.")
         out[name.strip()] = source.strip()
     return out
+
+
+def progress_columns() -> Any:
+    """A transient Rich progress display: label, bar, done/total, elapsed time."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+@contextmanager
+def progress_bar(label: str, total: int) -> Iterator[Callable[[int], None]]:
+    """One progress bar; yields ``advance(k)`` for the steps just done."""
+    with progress_columns() as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda k: bar.advance(task, k)

@@ -30,6 +30,7 @@ from forecasting.cli.data import (
     SiteColOpt,
     SiteNameOpt,
     TargetColOpt,
+    config_with_sites,
     load_mapped,
 )
 
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
     from forecasting.nowcast import HourlyColumns, NowcastOptions
 
 DEFAULT_HISTORY = Path("forecasting-warnings.db")
-SITES_FILE = "sites.yaml"
 
 
 class DailyFormat(enum.StrEnum):
@@ -90,18 +90,6 @@ NowcastPriorOpt = Annotated[
 NowcastMethodOpt = Annotated[
     str, typer.Option("--nowcast-method", help="shrinkage, empirical or bayes (see `nowcast`).")
 ]
-
-
-def _config(config: Path | None, sites: Path | None, data: Path) -> Config:
-    from forecasting.config import load_config, load_sites
-
-    cfg = load_config(config)
-    if sites is None and (data.parent / SITES_FILE).is_file():
-        sites = data.parent / SITES_FILE
-        note(f"Site settings from {plain(sites)}")
-    if sites is not None:
-        cfg = cfg.model_copy(update={"sites": {**load_sites(sites), **cfg.sites}})
-    return cfg
 
 
 @dataclass(frozen=True)
@@ -326,7 +314,7 @@ def daily_command(
     from forecasting.io import StagedOutputs
 
     _preflight(out, None if no_history else history)
-    cfg = _config(config, sites, data)
+    cfg = config_with_sites(config, sites, data)
     mapping = (site_col, date_col, target_col, extra_cols, site_name)
     cols = (site_col, site_name, hourly_time_col, hourly_target_col)
     today = _hourly(hourly, cfg, cols, nowcast_prior, nowcast_method)
@@ -385,7 +373,7 @@ def report_command(
     from forecasting.report import write_report
 
     check_writable_dir(out)
-    cfg = _config(config, sites, data)
+    cfg = config_with_sites(config, sites, data)
     mapping = (site_col, date_col, target_col, extra_cols, site_name)
     run = _run(data, as_of, cfg, mapping, resample, DEFAULT_HISTORY)
     with console.status("Drawing…"):

@@ -6,11 +6,11 @@ import json
 from datetime import date, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from forecasting.cli.common import cli_command, console, parse_date, parse_pairs, plain
+from forecasting.cli.common import cli_command, console, note, parse_date, parse_pairs, plain
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -19,9 +19,6 @@ if TYPE_CHECKING:
     from forecasting.data.schema import ColumnMapping
 
 app = typer.Typer(help="Synthesise and check demand data.", no_args_is_help=True)
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 
 class GapPolicy(StrEnum):
@@ -73,6 +70,20 @@ ResampleOpt = Annotated[
         "temperature-like columns) and drops a partial first or last day.",
     ),
 ]
+
+
+def config_with_sites(config: Path | None, sites: Path | None, data: Path) -> Config:
+    """The config, with site settings from ``--sites`` or the ``sites.yaml`` beside the data."""
+    from forecasting.config import load_config, load_sites
+    from forecasting.data.export import SITES_FILE
+
+    cfg = load_config(config)
+    if sites is None and (data.parent / SITES_FILE).is_file():
+        sites = data.parent / SITES_FILE
+        note(f"Site settings from {plain(sites)}")
+    if sites is not None:
+        cfg = cfg.model_copy(update={"sites": {**load_sites(sites), **cfg.sites}})
+    return cfg
 
 
 def with_holidays(cfg: Config, holidays: str | None) -> Config:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import signal
@@ -11,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from forecasting.cli.common import cli_command, console, fail
+from forecasting.cli.common import cli_command, console, fail, progress_bar
 from forecasting.cli.data import (
     ConfigOpt,
     DateColOpt,
@@ -26,8 +25,6 @@ from forecasting.cli.data import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from forecasting.config import Config
 
 UI_HINT = "In the UI, pick 'Model training' (it opens on GenAI)."
@@ -77,7 +74,7 @@ def train_command(
         data, cfg, site_col, date_col, target_col, extra_cols, site_name, resample=resample
     )
     n = windows or cfg.mlflow.backtest_windows
-    with _progress(f"train {model}", -(-n // 4) + 1) as advance:
+    with progress_bar(f"train {model}", -(-n // 4) + 1) as advance:
         result = _train(frame, cfg, model, n, advance)
     m = result.metrics
     console.print(
@@ -107,22 +104,6 @@ def _train(frame: Any, cfg: Config, model: str, windows: int, advance: Any) -> A
     from forecasting.tracking.training import train_demand_model
 
     return train_demand_model(frame, cfg, model=model, windows=windows, progress=advance)
-
-
-@contextlib.contextmanager
-def _progress(label: str, total: int) -> Iterator[Any]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda k: bar.advance(task, k)
 
 
 @cli_command

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from forecasting.cli.common import cli_command, console, fail, plain
+from forecasting.cli.common import cli_command, console, fail, plain, progress_bar
 from forecasting.cli.data import (
     ConfigOpt,
     DateColOpt,
@@ -18,6 +18,7 @@ from forecasting.cli.data import (
     SiteColOpt,
     SiteNameOpt,
     TargetColOpt,
+    config_with_sites,
     load_mapped,
     with_holidays,
 )
@@ -139,8 +140,6 @@ def replay_command(
     forecast for comparison. Writes the warnings (--out), a picture (--plot) and prints
     precision, recall, false alarms per month, lead time and Brier skill per site.
     """
-    from forecasting.cli.daily import _config
-    from forecasting.cli.models import _progress
     from forecasting.io import atomic_write_text
     from forecasting.models import MODELS, make_model
     from forecasting.replay import compare, replay, replay_steps
@@ -151,7 +150,7 @@ def replay_command(
         fail(f"--model: unknown model '{model}'. Fix: choose from {', '.join(MODELS)}.")
     if out.is_dir():
         fail(f"--out {out} is a folder. Fix: give a file name such as replay.csv.")
-    cfg = with_holidays(_config(config, sites, data), holidays)
+    cfg = with_holidays(config_with_sites(config, sites, data), holidays)
     frame = load_mapped(
         data, cfg, site_col, date_col, target_col, extra_cols, site_name, resample=resample
     )
@@ -162,7 +161,7 @@ def replay_command(
         models[BASELINE] = make_model(BASELINE, h, country, subdiv)
     if policy_out is not None and budget is None:
         fail("--policy-out needs --false-alarm-budget. Fix: e.g. --false-alarm-budget 2.")
-    with _progress(f"replay {days} days", replay_steps(len(models), days)) as advance:
+    with progress_bar(f"replay {days} days", replay_steps(len(models), days)) as advance:
         result = replay(frame, models, cfg, days, refit_every, level, cache, advance)
     kind = "weekday" if cfg.escalation.weekday_adjusted_lines else "capacity"
     policy = None
