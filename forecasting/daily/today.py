@@ -201,18 +201,10 @@ def _today_risk(
     distribution, not from its quantiles. Returns (rows, lines of the levels' kind).
     """
     from forecasting.escalation.assess import recalibrated
-    from forecasting.escalation.thresholds import (
-        add_surge_kinds,
-        add_surge_risk,
-        kind_of,
-        surge_lines,
-    )
+    from forecasting.escalation.thresholds import add_surge_kinds, kind_of
 
     prev = state.day - ONE_DAY
-    lines = surge_lines(observed, cfg, prev)
-    frame = add_surge_kinds(
-        add_surge_risk(_today_forecast(state, method), lines), observed, cfg, prev
-    )
+    frame, lines = add_surge_kinds(_today_forecast(state, method), observed, cfg, prev)
     for line, p in (
         ("surge_threshold", "p_surge"),
         ("surge_threshold_high", "p_surge_high"),

@@ -33,10 +33,8 @@ from forecasting.escalation.thresholds import (
     SURGE_KIND_COLUMNS,
     SURGE_KINDS,
     add_surge_kinds,
-    add_surge_risk,
     kind_of,
     line_of,
-    surge_lines,
 )
 from forecasting.forecast_frame import QUANTILE_COLUMNS
 
@@ -185,8 +183,7 @@ def assess(
     past = past[past[schema.DATE] > past.groupby(schema.SITE)[schema.DATE].transform("max") - keep]
     rows = forecast_rows(forecast, past)
     past_by_site = by_site(past)
-    lines = surge_lines(past, cfg, day)
-    frame = add_surge_kinds(add_surge_risk(rows, lines), past, cfg, day)
+    frame, lines = add_surge_kinds(rows, past, cfg, day)
     frame = recalibrated(frame, recalibration, kind_of(cfg), day)
     frame = add_occupancy(frame, past_by_site, by_site(plan), cfg)
     frame["as_of"] = day

@@ -200,24 +200,30 @@ def with_kind(cfg: Config, kind: str) -> Config:
 
 def add_surge_kinds(
     rows: pd.DataFrame, history: pd.DataFrame, cfg: Config, as_of: pd.Timestamp
-) -> pd.DataFrame:
-    """Add both kinds of surge line and the chance of crossing each.
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Add the surge risk the levels follow and both kinds of surge line, each line made once.
 
     A *capacity* surge is a day above the site's flat line (its percentile of the look-back
     window, or the configured ``surge_threshold``): what beds and staff can take, the same on
     every weekday. A *weekday* surge is a day unusual for its weekday (the line adjusted for
-    the weekday). Adds ``capacity_line``, ``p_capacity``, ``weekday_line`` and ``p_weekday``.
+    the weekday). Adds the columns of :func:`add_surge_risk` for the kind the levels follow
+    (:func:`kind_of`), and ``capacity_line``, ``p_capacity``, ``weekday_line``, ``p_weekday``.
 
     Args:
         rows: Forecast rows (``site_id``, ``date`` and the quantile columns).
         history: DemandFrame up to ``as_of``.
         cfg: The configuration (thresholds and per-site lines).
         as_of: The last day the lines may look at.
+
+    Returns:
+        The rows with the risk columns, and the lines of the kind the levels follow.
     """
-    out = rows.copy()
+    by_kind = {kind: surge_lines(history, with_kind(cfg, kind), as_of) for kind in SURGE_KINDS}
+    lines = by_kind[kind_of(cfg)]
+    out = add_surge_risk(rows, lines)
     base = rows[[schema.SITE, schema.DATE, *QUANTILE_COLUMNS]]
-    for kind in SURGE_KINDS:
-        risk = add_surge_risk(base, surge_lines(history, with_kind(cfg, kind), as_of))
+    for kind, kind_lines in by_kind.items():
+        risk = out if kind_lines is lines else add_surge_risk(base, kind_lines)
         out[f"{kind}_line"] = risk["surge_threshold"].to_numpy()
         out[f"p_{kind}"] = risk["p_surge"].to_numpy()
-    return out
+    return out, lines
