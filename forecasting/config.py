@@ -235,6 +235,7 @@ class Config(_Strict):
 
     horizon: int = Field(default=7, ge=1, le=90)
     gap_policy: Literal["fill", "refuse"] = "fill"
+    segment_gap_days: int = Field(default=14, ge=1, le=366)
     columns: ColumnsConfig = Field(default_factory=ColumnsConfig)
     holidays: HolidaysConfig = Field(default_factory=HolidaysConfig)
     site_defaults: SiteDefaults = Field(default_factory=SiteDefaults)
