@@ -29,6 +29,8 @@ class ColumnsConfig(_Strict):
     site_id: str | None = "site_id"
     date: str = "date"
     attendances: str = "attendances"
+    # what the target column counts; null: beds_occupied if its name says "occupied"
+    target_role: Literal["attendances", "beds_occupied"] | None = None
     extra: dict[str, str] = Field(default_factory=dict)
 
 
