@@ -98,6 +98,15 @@ class MissingDatesWarning(ForecastingWarning):
     """Some site has gaps in its dates; they were filled (see the message for the policy)."""
 
 
+class MissingCountsWarning(ForecastingWarning):
+    """Some rows have an empty target count: they were dropped and treated as missing days.
+
+    The message names the column, how many rows and the first few row numbers (no other cell
+    values). Missing days are then handled like any gap: imputed if the gap is at most
+    ``segment_gap_days`` long, else left out as a segment boundary.
+    """
+
+
 class ShortHistoryWarning(ForecastingWarning):
     """A site has enough history to forecast, but too little to learn annual seasonality."""
 

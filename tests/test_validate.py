@@ -19,6 +19,7 @@ from forecasting.errors import (
     DataValueError,
     IgnoredColumnsWarning,
     InsufficientHistoryError,
+    MissingCountsWarning,
     MissingDatesError,
     MissingDatesWarning,
     SchemaError,
@@ -182,14 +183,28 @@ def test_to_demand_frame_raises_when_count_is_infinite() -> None:
     assert "row 6, column 'attendances': value 'inf' is not a finite number" in one_line(error)
 
 
-def test_to_demand_frame_raises_when_target_is_empty() -> None:
+def test_to_demand_frame_treats_empty_target_as_missing_day_when_cells_are_empty() -> None:
+    # Issue 11: real files (NHS sitreps) leave some counts empty; that is a missing day handled
+    # by the gap policy, not a refusal of the whole file (was: DataValueError "value is empty").
     raw = raw_frame()
     raw.loc[[4, 8], "attendances"] = ["", "NA"]
-    with pytest.raises(DataValueError) as error:
-        to_demand_frame(raw, as_of=AS_OF)
+    with pytest.warns(MissingCountsWarning) as record:
+        frame = to_demand_frame(raw, as_of=AS_OF)
+    assert str(record[0].message) == (
+        "column 'attendances': 2 rows with an empty count (rows 5 and 9) treated as missing "
+        "days: gaps of up to 14 days are imputed, longer ones split the series into segments"
+    )
+    assert len(frame) == 140 and frame[IMPUTED].sum() == 2
+
+
+def test_to_demand_frame_names_empty_counts_when_gaps_are_refused() -> None:
+    raw = raw_frame()
+    raw.loc[[4, 8], "attendances"] = ["", "NA"]
+    with pytest.raises(MissingDatesError) as error:
+        to_demand_frame(raw, as_of=AS_OF, gap_policy="refuse")
     text = one_line(error)
-    assert "row 5, column 'attendances': value is empty (1 more such row: 9)" in text
-    assert "gap policy" in text
+    assert "site 'A' is missing 2 days (2024-01-05 and 2024-01-09)" in text
+    assert "(including 2 rows with an empty 'attendances' count)" in text
 
 
 def test_to_demand_frame_raises_when_optional_count_is_negative() -> None:
@@ -272,8 +287,8 @@ def test_to_demand_frame_accepts_counts_when_they_are_stored_as_floats() -> None
 # --- history --------------------------------------------------------------------------------
 
 
-def test_to_demand_frame_raises_when_a_site_has_too_little_history() -> None:
-    raw = pd.concat([raw_frame(("A",), 70), raw_frame(("B",), 30), raw_frame(("C",), 20)])
+def test_to_demand_frame_raises_when_every_site_has_too_little_history() -> None:
+    raw = pd.concat([raw_frame(("B",), 30), raw_frame(("C",), 20)])
     with pytest.raises(InsufficientHistoryError) as error:
         to_demand_frame(raw.reset_index(drop=True), path="x.csv", as_of=AS_OF)
     text = one_line(error)
@@ -282,6 +297,20 @@ def test_to_demand_frame_raises_when_a_site_has_too_little_history() -> None:
         "1 more site too short (C: 20)"
     ) in text
     assert "--horizon" in text
+
+
+def test_to_demand_frame_drops_short_sites_when_other_sites_have_enough_history() -> None:
+    # Issue 11: in a national file one young trust must not stop the run for all the others
+    # (was: InsufficientHistoryError for the whole file); a file of only short sites still fails.
+    raw = pd.concat([raw_frame(("A",), 70), raw_frame(("B",), 30), raw_frame(("C",), 20)])
+    with pytest.warns(ShortHistoryWarning, match="dropped") as record:
+        frame = to_demand_frame(raw.reset_index(drop=True), path="x.csv", as_of=AS_OF)
+    dropped = [str(w.message) for w in record if "dropped" in str(w.message)]
+    assert dropped == [
+        "x.csv: dropped 2 sites with fewer than the 56 days of history needed "
+        "(B: 30 days and C: 20 days); the other sites are kept"
+    ]
+    assert list(frame["site_id"].unique()) == ["A"] and len(frame) == 70
 
 
 def test_to_demand_frame_needs_four_horizons_when_horizon_is_long() -> None:

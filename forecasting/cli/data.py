@@ -49,7 +49,12 @@ SiteColOpt = Annotated[
 ]
 DateColOpt = Annotated[str | None, typer.Option("--date-col", help="Column with the day.")]
 TargetColOpt = Annotated[
-    str | None, typer.Option("--target-col", help="Column with daily attendances.")
+    str | None,
+    typer.Option(
+        "--target-col",
+        help="Column with the daily count to forecast: attendances, or beds occupied "
+        "(a name containing 'occupied', e.g. ga_beds_occupied, sets the beds_occupied role).",
+    ),
 ]
 ExtraColOpt = Annotated[
     list[str] | None,
@@ -120,6 +125,7 @@ def column_mapping(
         date=date_col or cols.date,
         attendances=target_col or cols.attendances,
         extra={**cols.extra, **parse_pairs(extra_cols, "--col")},
+        target_role=cols.target_role,
     )
 
 
@@ -134,7 +140,12 @@ def load_mapped(
     horizon: int | None = None,
     resample: ResampleTo | None = None,
 ) -> pd.DataFrame:
-    """Load a demand file with the config's mapping and gap policy, overridden by the options."""
+    """Load a demand file with the config's mapping, gap policy and segment gap.
+
+    The command-line options override the config's column mapping; the target's role
+    (``columns.target_role``) and the longest imputed gap (``segment_gap_days``) come from the
+    config.
+    """
     from forecasting.data.load import load_demand
 
     return load_demand(
@@ -144,6 +155,7 @@ def load_mapped(
         gap_policy=cfg.gap_policy,
         default_site=site_name,
         resample="daily" if resample is ResampleTo.daily else None,
+        segment_gap_days=cfg.segment_gap_days,
     )
 
 
@@ -213,6 +225,7 @@ def check(
         gap_policy=(gaps.value if gaps else cfg.gap_policy),
         as_of=parse_date(as_of, "--as-of"),
         resample="daily" if resample is ResampleTo.daily else None,
+        segment_gap_days=cfg.segment_gap_days,
     )
     if fmt is ReportFormat.json:
         typer.echo(json.dumps(report.as_dict(), indent=2, default=str))

@@ -1,7 +1,8 @@
 """Check each site's timeline and fill its gaps.
 
-The checks: one row per site and day, nothing observed after the as-of date, no gaps (or fill
-them, see :func:`fill_gaps`) and enough days of history.
+The checks: one row per site and day, nothing observed after the as-of date, no short gaps (or
+fill them, see :func:`fill_gaps`) and enough days of history. A gap longer than
+``segment_gap_days`` is not a defect: it splits the series into segments and is never filled.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ import pandas as pd
 from forecasting.data.messages import _count, format_list, rows_error
 from forecasting.data.parse import is_missing
 from forecasting.data.schema import DATE, IMPUTED, SITE, TARGET
+from forecasting.data.segments import DEFAULT_SEGMENT_GAP_DAYS
 from forecasting.errors import DataValueError, InsufficientHistoryError
+
+_INSERTED = "__inserted__"
 
 #: Days of history needed to learn annual seasonality.
 ANNUAL_HISTORY_DAYS = 730
@@ -88,74 +92,171 @@ def _keep_past(
     return ~future
 
 
-def find_gaps(frame: pd.DataFrame) -> dict[str, pd.DatetimeIndex]:
-    """Find the days missing between each site's first and last date.
+def _missing_runs(frame: pd.DataFrame) -> pd.DataFrame:
+    """List each run of missing days between two consecutive rows of a site.
 
     Args:
         frame: A frame with ``site_id`` and ``date`` columns, one row per site and day.
 
     Returns:
+        One row per run: ``site_id``, ``after`` (the last observed day before the run) and
+        ``length`` (missing days), sorted by site and day.
+    """
+    keys = frame[[SITE, DATE]].sort_values([SITE, DATE], kind="stable")
+    sites = keys[SITE].to_numpy()
+    days = pd.DatetimeIndex(keys[DATE]).to_numpy(dtype="datetime64[D]")
+    length = np.diff(days.astype(np.int64)) - 1
+    run = (sites[1:] == sites[:-1]) & (length > 0)
+    return pd.DataFrame(
+        {
+            SITE: sites[:-1][run],
+            "after": pd.DatetimeIndex(days[:-1][run]).astype("datetime64[ns]"),
+            "length": length[run],
+        }
+    )
+
+
+def _short_runs(frame: pd.DataFrame, max_gap_days: int | None) -> pd.DataFrame:
+    """The runs of :func:`_missing_runs` of at most ``max_gap_days`` days (all if ``None``)."""
+    runs = _missing_runs(frame)
+    return runs if max_gap_days is None else runs[runs["length"] <= max_gap_days]
+
+
+def find_gaps(frame: pd.DataFrame, max_gap_days: int | None = None) -> dict[str, pd.DatetimeIndex]:
+    """Find the days missing between each site's first and last date.
+
+    Args:
+        frame: A frame with ``site_id`` and ``date`` columns, one row per site and day.
+        max_gap_days: Only list the days of gaps at most this long (the gaps the loader
+            imputes); a longer gap is a segment boundary. ``None`` lists every missing day.
+
+    Returns:
         The missing days of each site that has any, keyed by site id (sorted).
     """
-    spans = frame.groupby(SITE, sort=True)[DATE].agg(["min", "max", "size"])
-    expected = (spans["max"] - spans["min"]).dt.days + 1
     gaps: dict[str, pd.DatetimeIndex] = {}
-    for site in spans.index[(expected > spans["size"]).to_numpy()]:
-        days = pd.DatetimeIndex(frame.loc[frame[SITE] == site, DATE])
-        full = pd.date_range(days.min(), days.max(), freq="D")
-        gaps[str(site)] = full.difference(days)
+    for site, runs in _short_runs(frame, max_gap_days).groupby(SITE, sort=True):
+        days = [
+            pd.date_range(after + pd.Timedelta(days=1), periods=int(length), freq="D")
+            for after, length in zip(runs["after"], runs["length"], strict=True)
+        ]
+        gaps[str(site)] = pd.DatetimeIndex(np.concatenate([day.to_numpy() for day in days]))
     return gaps
+
+
+def long_gap_days(frame: pd.DataFrame, max_gap_days: int) -> pd.Series:
+    """Count each site's days in gaps longer than ``max_gap_days`` (segment boundaries).
+
+    Args:
+        frame: A frame with ``site_id`` and ``date`` columns, one row per site and day.
+        max_gap_days: The longest gap that is imputed.
+
+    Returns:
+        Missing days in long gaps per site (0 for sites without), indexed by site (sorted).
+    """
+    runs = _missing_runs(frame)
+    long = runs[runs["length"] > max_gap_days].groupby(SITE)["length"].sum()
+    sites = pd.Index(sorted(frame[SITE].unique()), name=SITE)
+    return long.reindex(sites, fill_value=0).astype(np.int64)
+
+
+def _ffill(values: np.ndarray) -> np.ndarray:
+    """Carry the last non-NaN value forward (NaN before the first one)."""
+    index = np.where(np.isnan(values), 0, np.arange(len(values)))
+    np.maximum.accumulate(index, out=index)
+    return values[index]
+
+
+def _interpolate_inside(values: np.ndarray) -> np.ndarray:
+    """Interpolate NaNs linearly between observed values; leave NaNs outside them."""
+    known = np.flatnonzero(~np.isnan(values))
+    if len(known) == 0:
+        return values.copy()
+    position = np.arange(len(values))
+    inside = (position >= known[0]) & (position <= known[-1])
+    linear = np.interp(position, known, values[known])
+    return np.where(inside, linear, np.nan)
 
 
 def _impute_same_weekday(values: np.ndarray) -> np.ndarray:
     """Fill NaNs of a consecutive daily series from the same weekday, else linearly."""
     result = values.copy()
     for offset in range(7):
-        weekday = pd.Series(values[offset::7])
-        mean = ((weekday.ffill() + weekday.bfill()) / 2).to_numpy()
-        result[offset::7] = np.where(np.isnan(result[offset::7]), mean, result[offset::7])
-    linear = pd.Series(values).interpolate(method="linear", limit_area="inside").to_numpy()
-    return np.where(np.isnan(result), linear, result)
+        weekday = values[offset::7]
+        mean = (_ffill(weekday) + _ffill(weekday[::-1])[::-1]) / 2
+        result[offset::7] = np.where(np.isnan(weekday), mean, weekday)
+    return np.where(np.isnan(result), _interpolate_inside(values), result)
 
 
-def fill_gaps(frame: pd.DataFrame) -> pd.DataFrame:
-    """Insert each site's missing days and impute them.
+def _global_segments(frame: pd.DataFrame) -> np.ndarray:
+    """Number the runs of consecutive days over a frame sorted by site and date."""
+    sites = frame[SITE].to_numpy()
+    days = pd.DatetimeIndex(frame[DATE]).to_numpy(dtype="datetime64[D]").astype(np.int64)
+    if len(days) == 0:
+        return np.zeros(0, dtype=np.int64)
+    breaks = (sites[1:] != sites[:-1]) | (np.diff(days) != 1)
+    return np.concatenate([[0], np.cumsum(breaks)]).astype(np.int64)
 
-    ``attendances`` on an inserted day is the mean of the nearest observed values on the same
-    weekday before and after it (so a Monday gap between Mondays of 10 and 30 becomes 20); where
-    one side has no such value, it is interpolated linearly between the neighbouring days.
-    ``beds`` is carried forward; other columns are left ``NaN``. ``imputed`` is True on
-    inserted days (and keeps any True it had).
+
+def _inserted_days(gaps: dict[str, pd.DatetimeIndex], sites: pd.Series) -> pd.DataFrame:
+    """Rows of ``site_id`` and ``date`` for the days to insert (site values as in ``sites``)."""
+    originals = {str(site): site for site in pd.unique(sites)}
+    records = [(originals[site], day) for site, days in gaps.items() for day in days]
+    return pd.DataFrame(records, columns=[SITE, DATE])
+
+
+def fill_gaps(
+    frame: pd.DataFrame, max_gap_days: int | None = DEFAULT_SEGMENT_GAP_DAYS
+) -> pd.DataFrame:
+    """Insert each site's missing days of short gaps and impute them, segment by segment.
+
+    Only gaps of at most ``max_gap_days`` days are filled; a longer gap stays absent (it
+    separates two segments, see :mod:`forecasting.data.segments`), and no value is carried or
+    averaged across it. ``attendances`` on an inserted day is the mean of the nearest observed
+    values on the same weekday before and after it within its segment (so a Monday gap between
+    Mondays of 10 and 30 becomes 20); where one side has no such value, it is interpolated
+    linearly between the neighbouring days. ``beds`` is carried forward within the segment;
+    other columns are left ``NaN``. ``imputed`` is True on inserted days (and keeps any True
+    it had).
 
     Args:
         frame: A DemandFrame-shaped frame: ``site_id``, ``date``, ``attendances`` and any other
             columns, one row per site and day.
+        max_gap_days: The longest gap to fill; ``None`` fills every gap (one segment per site).
 
     Returns:
         The frame with the inserted days, sorted by site and date, with a fresh index and an
         ``imputed`` bool column.
     """
     columns = [*frame.columns, *([] if IMPUTED in frame.columns else [IMPUTED])]
-    parts = []
-    for site, part in frame.groupby(SITE, sort=True):
-        part = part.sort_values(DATE)
-        full = pd.date_range(part[DATE].iloc[0], part[DATE].iloc[-1], freq="D", name=DATE)
-        filled = part.set_index(DATE).reindex(full)
-        inserted = filled[SITE].isna().to_numpy()
-        filled[SITE] = site
-        target = filled[TARGET].to_numpy(dtype="float64")
-        filled[TARGET] = _impute_same_weekday(target)
-        if "beds" in filled.columns:
-            filled["beds"] = filled["beds"].where(~inserted, filled["beds"].ffill())
-        inserted |= np.isnan(target)
-        before = (
-            filled[IMPUTED].astype("boolean").fillna(False).to_numpy(dtype=bool)
-            if IMPUTED in filled.columns
-            else np.zeros(len(filled), dtype=bool)
-        )
-        filled[IMPUTED] = before | inserted
-        parts.append(filled.reset_index())
-    return pd.concat(parts, ignore_index=True)[columns]
+    if frame.empty:
+        return frame.assign(**{IMPUTED: False})[columns].reset_index(drop=True)
+    before = (
+        frame[IMPUTED].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        if IMPUTED in frame.columns
+        else np.zeros(len(frame), dtype=bool)
+    )
+    observed = frame.copy()
+    observed[IMPUTED] = before
+    observed[_INSERTED] = False
+    new = _inserted_days(find_gaps(frame, max_gap_days), frame[SITE])
+    if not new.empty:
+        new[DATE] = new[DATE].astype(frame[DATE].dtype)
+        new = new.assign(**{IMPUTED: True, _INSERTED: True})
+        observed = pd.concat([observed, new], ignore_index=True)
+    out = observed.sort_values([SITE, DATE], kind="stable").reset_index(drop=True)
+    inserted = out.pop(_INSERTED).to_numpy(dtype=bool)
+    segment = _global_segments(out)
+    target = out[TARGET].to_numpy(dtype="float64").copy()
+    empty = np.isnan(target)
+    for run in np.unique(segment[empty]):  # segments are contiguous: ids ascend with rows
+        where = slice(np.searchsorted(segment, run), np.searchsorted(segment, run, "right"))
+        target[where] = _impute_same_weekday(target[where])
+    out[TARGET] = target
+    if "beds" in out.columns and inserted.any():
+        carried = out["beds"].groupby(segment).ffill()
+        out["beds"] = out["beds"].where(~inserted, carried)
+    out[IMPUTED] = out[IMPUTED].astype(bool) | empty
+    return out[columns]
 
 
 def _gap_summary(gaps: dict[str, pd.DatetimeIndex]) -> str:
@@ -171,28 +272,60 @@ def _gap_summary(gaps: dict[str, pd.DatetimeIndex]) -> str:
     return text
 
 
-def _history_days(frame: pd.DataFrame) -> pd.Series:
-    """Return the days spanned by each site (first to last date, inclusive)."""
+def _history_days(frame: pd.DataFrame, max_gap_days: int | None = None) -> pd.Series:
+    """Return the days each site has once short gaps are filled, summed over its segments.
+
+    Args:
+        frame: A frame with ``site_id`` and ``date`` columns, one row per site and day.
+        max_gap_days: Gaps longer than this are segment boundaries and do not count; ``None``
+            counts the whole span from the first to the last date.
+
+    Returns:
+        Days per site, indexed by site (sorted).
+    """
     spans = frame.groupby(SITE, sort=True)[DATE].agg(["min", "max"])
-    return (spans["max"] - spans["min"]).dt.days + 1
+    days = (spans["max"] - spans["min"]).dt.days + 1
+    if max_gap_days is None:
+        return days
+    return days - long_gap_days(frame, max_gap_days).reindex(days.index, fill_value=0)
 
 
-def _check_history(
-    days: pd.Series, *, needed: int, horizon: int, explicit: bool, column: str, path: str | None
-) -> None:
-    """Raise if any site spans fewer than ``needed`` days."""
-    short = days[days < needed]
-    if not len(short):
-        return
+def _history_error(
+    short: pd.Series, *, needed: int, horizon: int, explicit: bool, column: str, path: str | None
+) -> InsufficientHistoryError:
+    """Build the error naming the first site that is too short and counting the others."""
     site, found = short.index[0], int(short.iloc[0])
     reason = "" if explicit else f" for a {horizon}-day horizon"
     message = f"site '{site}' has {found} days of history, fewer than the {needed} needed{reason}"
     if len(short) > 1:
         others = [f"{name}: {int(n)}" for name, n in short.iloc[1:].items()]
         message += f"; {_count(len(short) - 1, 'more site')} too short ({format_list(others)})"
-    raise InsufficientHistoryError(
+    return InsufficientHistoryError(
         message,
         path=path,
         column=column,
         fix=f"supply at least {needed} days per site, or shorten the horizon (--horizon)",
     )
+
+
+def _check_history(
+    days: pd.Series, *, needed: int, horizon: int, explicit: bool, column: str, path: str | None
+) -> pd.Series:
+    """Return the sites with fewer than ``needed`` days, raising if no site has enough.
+
+    A file where every site is too short (a single-site file included) cannot be forecast:
+    that raises. When other sites have enough history, the short ones are returned for the
+    caller to drop (with a warning), so that one young site does not stop a national run.
+
+    Returns:
+        Days of the sites that are too short, indexed by site (empty if none).
+
+    Raises:
+        InsufficientHistoryError: Every site has fewer than ``needed`` days.
+    """
+    short = days[days < needed]
+    if len(short) and len(short) == len(days):
+        raise _history_error(
+            short, needed=needed, horizon=horizon, explicit=explicit, column=column, path=path
+        )
+    return short

@@ -24,6 +24,7 @@ import pandas as pd
 
 from forecasting.data.resample import Resample
 from forecasting.data.schema import ColumnMapping
+from forecasting.data.segments import DEFAULT_SEGMENT_GAP_DAYS
 from forecasting.data.validate import ROW_INDEX_NAME, to_demand_frame
 from forecasting.errors import DataFileError, SchemaError
 
@@ -303,6 +304,7 @@ def load_demand(
     max_count: float = 50_000,
     min_history: int | None = None,
     resample: Resample | None = None,
+    segment_gap_days: int = DEFAULT_SEGMENT_GAP_DAYS,
 ) -> pd.DataFrame:
     """Read a demand file and validate it into a DemandFrame.
 
@@ -316,10 +318,12 @@ def load_demand(
         max_count: Largest plausible daily count.
         min_history: Days each site needs; default ``max(56, 4 * horizon)``.
         resample: ``"daily"`` aggregates hourly (sub-daily) rows to one row per site and day.
+        segment_gap_days: Gaps of at most this many days are filled (or refused); longer gaps
+            split a site's series into segments and are never imputed.
 
     Returns:
         The DemandFrame (see :func:`~forecasting.data.validate.to_demand_frame`), with
-        ``attrs["source"]`` set to the path.
+        ``attrs["source"]`` set to the path and ``attrs["target_role"]`` to the target's role.
 
     Raises:
         DataError: A subclass naming the file, row/column and fix (see :func:`read_table` and
@@ -337,4 +341,5 @@ def load_demand(
         max_count=max_count,
         min_history=min_history,
         resample=resample,
+        segment_gap_days=segment_gap_days,
     )

@@ -8,8 +8,12 @@ SITE = "site_id"
 DATE = "date"
 TARGET = "attendances"
 REQUIRED_COLUMNS = (SITE, DATE, TARGET)
-OPTIONAL_COUNT_COLUMNS = ("admissions", "beds", "electives_planned")
+BEDS_OCCUPIED = "beds_occupied"
+OPTIONAL_COUNT_COLUMNS = ("admissions", "beds", BEDS_OCCUPIED, "electives_planned")
 IMPUTED = "imputed"
+
+#: What the target column counts: daily attendances, or G&A beds occupied (08:00 snapshot).
+TARGET_ROLES = ("attendances", BEDS_OCCUPIED)
 
 
 @dataclass(frozen=True)
@@ -20,14 +24,35 @@ class ColumnMapping:
         site_id: Column holding the site identifier; ``None`` means the file is one site.
         date: Column holding the day.
         attendances: Column holding the daily count to forecast.
-        extra: Optional contract columns (``admissions``, ``beds``, ``electives_planned``) or
-            exogenous names, mapped from the file's names: ``{"admissions": "adm_count"}``.
+        extra: Optional contract columns (``admissions``, ``beds``, ``beds_occupied``,
+            ``electives_planned``) or exogenous names, mapped from the file's names:
+            ``{"admissions": "adm_count"}``. A column may feed the target and one of these.
+        target_role: What the target counts (``"attendances"`` or ``"beds_occupied"``);
+            ``None`` infers it from the target column's name (see :meth:`resolved_role`).
     """
 
     site_id: str | None = SITE
     date: str = DATE
     attendances: str = TARGET
     extra: dict[str, str] = field(default_factory=dict)
+    target_role: str | None = None
+
+    def resolved_role(self) -> str:
+        """Return the target's role: the explicit one, else inferred from the column name.
+
+        A target column whose lowercased name contains ``"occupied"`` (``ga_beds_occupied``)
+        counts beds occupied; any other counts attendances.
+
+        Raises:
+            ValueError: ``target_role`` is not one of :data:`TARGET_ROLES` (a caller's bug).
+        """
+        if self.target_role is not None:
+            if self.target_role not in TARGET_ROLES:
+                raise ValueError(
+                    f"target_role must be one of {TARGET_ROLES}, not {self.target_role!r}"
+                )
+            return self.target_role
+        return BEDS_OCCUPIED if "occupied" in self.attendances.lower() else TARGET
 
     def source_for(self, contract_name: str) -> str | None:
         """Return the file's column name for a contract column (``None`` if unmapped)."""

@@ -50,6 +50,7 @@ import pandas as pd
 
 from forecasting.data.columns import (
     ROW_INDEX_NAME,
+    _Columns,
     _resolve_columns,
     _row_numbers,
     _site_name,
@@ -64,6 +65,7 @@ from forecasting.data.gaps import (
     _keep_past,
     fill_gaps,
     find_gaps,
+    long_gap_days,
 )
 from forecasting.data.messages import _count, format_list, warn_at_caller
 from forecasting.data.parse import (
@@ -79,6 +81,7 @@ from forecasting.data.parse import (
 )
 from forecasting.data.resample import Resample, resample_daily
 from forecasting.data.schema import (
+    BEDS_OCCUPIED,
     DATE,
     IMPUTED,
     OPTIONAL_COUNT_COLUMNS,
@@ -86,10 +89,12 @@ from forecasting.data.schema import (
     TARGET,
     ColumnMapping,
 )
+from forecasting.data.segments import DEFAULT_SEGMENT_GAP_DAYS
 from forecasting.data.spacing import check_daily_spacing
 from forecasting.errors import (
     DataFileError,
     IgnoredColumnsWarning,
+    MissingCountsWarning,
     MissingDatesError,
     MissingDatesWarning,
     SchemaError,
@@ -139,6 +144,84 @@ def _refuse_empty_column(frame: pd.DataFrame, column: str, path: str | None) -> 
     )
 
 
+def _refused_gaps(
+    gaps: dict[str, pd.DatetimeIndex], empty: int, target: str, column: str, where: str | None
+) -> MissingDatesError:
+    """Build the error for short gaps under gap policy ``refuse`` (empty counts named)."""
+    message = _gap_summary(gaps)
+    if empty:
+        message += f" (including {_rows(empty)} with an empty '{target}' count)"
+    return MissingDatesError(
+        message,
+        path=where,
+        column=column,
+        fix="add the missing days to the file, or impute them with gap policy 'fill' (--gaps fill)",
+    )
+
+
+def _rows(number: int) -> str:
+    """Return "1 row" or "2,435 rows"."""
+    return "1 row" if number == 1 else f"{number:,} rows"
+
+
+def _warn_ignored(cols: _Columns, where: str | None) -> None:
+    """Warn about the input columns that are not used (not numeric, or shadowed)."""
+    if not (cols.others_ignored or cols.reserved):
+        return
+    parts = []
+    if cols.others_ignored:
+        parts.append(f"not numeric: {format_list([repr(c) for c in cols.others_ignored], 5)}")
+    if cols.reserved:
+        names = format_list([repr(c) for c in cols.reserved], 5)
+        parts.append(f"named like a contract column mapped from elsewhere: {names}")
+    warn_at_caller(IgnoredColumnsWarning, f"ignored columns ({'; '.join(parts)})", where)
+
+
+def _warn_missing_counts(
+    rows: np.ndarray, column: str, segment_gap_days: int, where: str | None
+) -> None:
+    """Warn that rows with an empty target were dropped and became missing days."""
+    shown = format_list([int(row) for row in rows], 3)
+    noun = "row" if len(rows) == 1 else "rows"
+    warn_at_caller(
+        MissingCountsWarning,
+        f"column '{column}': {_rows(len(rows))} with an empty count ({noun} {shown}) treated "
+        f"as missing days: gaps of up to {_count(segment_gap_days, 'day')} are imputed, longer "
+        "ones split the series into segments",
+        where,
+    )
+
+
+def _warn_dropped(short: pd.Series, needed: int, where: str | None) -> None:
+    """Warn that sites with too little history were left out of a multi-site file."""
+    listed = format_list([f"{name}: {int(n)} days" for name, n in short.items()])
+    noun = "site" if len(short) == 1 else "sites"
+    warn_at_caller(
+        ShortHistoryWarning,
+        f"dropped {len(short)} {noun} with fewer than the {needed} days of history needed "
+        f"({listed}); the other sites are kept",
+        where,
+    )
+
+
+def _warn_gaps(
+    gaps: dict[str, pd.DatetimeIndex], frame: pd.DataFrame, segment_gap_days: int, where: str | None
+) -> None:
+    """Warn about the short gaps being filled (and how many longer gaps are left as segments)."""
+    total = sum(len(missing) for missing in gaps.values())
+    message = (
+        f"{_gap_summary(gaps)}; filled {_count(total, 'day')} with same-weekday averages "
+        f"and marked them {IMPUTED}"
+    )
+    long = long_gap_days(frame, segment_gap_days)
+    if long.any():
+        message += (
+            f"; gaps longer than {_count(segment_gap_days, 'day')} are not filled "
+            "(they split the series into segments)"
+        )
+    warn_at_caller(MissingDatesWarning, message, where)
+
+
 def to_demand_frame(
     raw: pd.DataFrame,
     mapping: ColumnMapping | None = None,
@@ -151,6 +234,7 @@ def to_demand_frame(
     max_count: float = 50_000,
     min_history: int | None = None,
     resample: Resample | None = None,
+    segment_gap_days: int = DEFAULT_SEGMENT_GAP_DAYS,
 ) -> pd.DataFrame:
     """Validate a raw table and return a DemandFrame (see the module docstring for the rules).
 
@@ -169,19 +253,26 @@ def to_demand_frame(
         resample: ``"daily"`` aggregates several rows per site and day (hourly timestamps) to
             one (see :func:`~forecasting.data.resample.resample_daily`); default: refuse
             timestamps with a time of day and repeated days.
+        segment_gap_days: Gaps of at most this many days are gaps (filled or refused per
+            ``gap_policy``); longer gaps split a site's series into segments and stay absent.
 
     Returns:
         The DemandFrame: ``site_id``, ``date``, ``attendances``, optional counts, exogenous
-        columns and ``imputed``, sorted by site and date.
+        columns and ``imputed``, sorted by site and date. ``attrs`` holds ``source`` (the
+        path, if given), ``target_role`` (``"attendances"`` or ``"beds_occupied"``; with the
+        latter the frame also has a ``beds_occupied`` column equal to the target),
+        ``empty_counts`` (rows dropped for an empty target) and ``segment_gap_days``.
 
     Raises:
         DataFileError: The table has no data rows.
         SchemaError: A required column is missing or a column name is repeated.
         DataValueError: A bad site id, date or count, a repeated site and day, a count
             observed after ``as_of``, or dates spaced weekly, monthly or wider.
-        MissingDatesError: A site has gaps and ``gap_policy`` is ``"refuse"``.
-        InsufficientHistoryError: A site has fewer than ``min_history`` days.
-        ValueError: ``horizon``, ``gap_policy`` or ``mapping`` is invalid (a caller's bug).
+        MissingDatesError: A site has short gaps and ``gap_policy`` is ``"refuse"``.
+        InsufficientHistoryError: Every site has fewer than ``min_history`` days (in a
+            multi-site file the short sites are dropped with a warning when others suffice).
+        ValueError: ``horizon``, ``gap_policy``, ``segment_gap_days`` or ``mapping`` is
+            invalid (a caller's bug).
     """
     if gap_policy not in ("fill", "refuse"):
         raise ValueError(f"gap_policy must be 'fill' or 'refuse', not {gap_policy!r}")
@@ -189,6 +280,8 @@ def to_demand_frame(
         raise ValueError(f"resample must be None or 'daily', not {resample!r}")
     if horizon < 1:
         raise ValueError(f"horizon must be at least 1 day, not {horizon}")
+    if segment_gap_days < 1:
+        raise ValueError(f"segment_gap_days must be at least 1, not {segment_gap_days}")
     mapping = mapping or ColumnMapping()
     where = None if path is None else str(path)
     as_of_day = _as_of_day(as_of)
@@ -230,7 +323,7 @@ def to_demand_frame(
         rows,
         column=cols.target_col,
         path=where,
-        required=True,
+        required=False,
         max_count=max_count,
     )
     warn_fractional(
@@ -256,6 +349,9 @@ def to_demand_frame(
         if cols.imputed
         else False
     )
+    empty = np.isnan(out[TARGET].to_numpy(dtype="float64"))
+    empty_rows = rows[empty]
+    out, rows, stamps = out[~empty], rows[~empty], stamps[~empty]
     check_daily_spacing(out, column=cols.date_col, path=where)
     if resample == "daily":
         out, rows = resample_daily(out, stamps, rows, counts=list(cols.counts), path=where)
@@ -264,17 +360,11 @@ def to_demand_frame(
     )
     out = out.reset_index(drop=True).sort_values([SITE, DATE], kind="stable")
 
-    gaps = find_gaps(out)
+    gaps = find_gaps(out, segment_gap_days)
     if gaps and gap_policy == "refuse":
-        raise MissingDatesError(
-            _gap_summary(gaps),
-            path=where,
-            column=cols.date_col,
-            fix="add the missing days to the file, or impute them with gap policy 'fill' "
-            "(--gaps fill)",
-        )
-    days = _history_days(out)
-    _check_history(
+        raise _refused_gaps(gaps, len(empty_rows), cols.target_col, cols.date_col, where)
+    days = _history_days(out, segment_gap_days)
+    short = _check_history(
         days,
         needed=needed,
         horizon=horizon,
@@ -282,24 +372,19 @@ def to_demand_frame(
         column=cols.date_col,
         path=where,
     )
+    if len(short):
+        out = out[~out[SITE].isin(short.index)]
+        days = days.drop(short.index)
+        gaps = {site: missing for site, missing in gaps.items() if site not in short.index}
 
-    if cols.others_ignored or cols.reserved:
-        parts = []
-        if cols.others_ignored:
-            parts.append(f"not numeric: {format_list([repr(c) for c in cols.others_ignored], 5)}")
-        if cols.reserved:
-            names = format_list([repr(c) for c in cols.reserved], 5)
-            parts.append(f"named like a contract column mapped from elsewhere: {names}")
-        warn_at_caller(IgnoredColumnsWarning, f"ignored columns ({'; '.join(parts)})", where)
+    _warn_ignored(cols, where)
+    if len(empty_rows):
+        _warn_missing_counts(empty_rows, cols.target_col, segment_gap_days, where)
+    if len(short):
+        _warn_dropped(short, needed, where)
     if gaps:
-        total = sum(len(missing) for missing in gaps.values())
-        warn_at_caller(
-            MissingDatesWarning,
-            f"{_gap_summary(gaps)}; filled {_count(total, 'day')} with same-weekday averages "
-            f"and marked them {IMPUTED}",
-            where,
-        )
-        out = fill_gaps(out)
+        _warn_gaps(gaps, out, segment_gap_days, where)
+        out = fill_gaps(out, segment_gap_days)
     young = days[days < ANNUAL_HISTORY_DAYS]
     if len(young):
         listed = format_list([f"{name}: {int(n)} days" for name, n in young.items()])
@@ -310,4 +395,12 @@ def to_demand_frame(
             "annual seasonality cannot be learnt",
             where,
         )
+    role = mapping.resolved_role()
+    if role == BEDS_OCCUPIED:
+        out[BEDS_OCCUPIED] = out[TARGET].to_numpy(dtype="float64")
+    out = _finalise(out, path)
+    out.attrs["target_role"] = role
+    out.attrs["empty_counts"] = len(empty_rows)
+    out.attrs["segment_gap_days"] = segment_gap_days
+    return out
     return _finalise(out, path)
