@@ -52,7 +52,7 @@ class StripGeometry:
     plot_height: float = 80.0
     cell_gap: float = 3.0
     cell_height: float = 14.0
-    y_min: float = 0.60
+    y_min: float = 0.70
     y_max: float = 1.10
 
     @property
