@@ -58,6 +58,12 @@ def _lightgbm(o: ModelOptions) -> Forecaster:
     return LightGBMForecaster(max_horizon=o.horizon, features=_features(o))
 
 
+def _occupancy(o: ModelOptions) -> Forecaster:
+    from forecasting.models.occupancy import OccupancyForecaster
+
+    return OccupancyForecaster(max_horizon=o.horizon, country=o.country, subdiv=o.subdiv)
+
+
 def _hybrid(o: ModelOptions) -> Forecaster:
     from forecasting.models.hybrid import HybridForecaster
 
@@ -77,6 +83,7 @@ MODELS: dict[str, Callable[[ModelOptions], Forecaster]] = {
     "lightgbm": _lightgbm,
     "hybrid": _hybrid,
     "ensemble": _ensemble,
+    "occupancy": _occupancy,
 }
 
 

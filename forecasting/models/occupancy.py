@@ -1,0 +1,219 @@
+"""Bed occupancy forecasts: a global LightGBM on segment-aware features, 1..7 days ahead.
+
+The model predicts the change of beds occupied from the cutoff, in occupancy points
+(``(y[t+h] - y[t]) / beds[t]``), for every trust and horizon at once (direct strategy, the
+horizon is a feature). It learns from all segments (winters) of all sites; every feature reads
+the cutoff's segment only (:mod:`forecasting.features.occupancy`).
+
+Quantiles are split-conformal: a second model fitted on all but the most recent
+``calibration_cutoffs`` cutoff days predicts those, and the per-horizon distribution of its
+errors (occupancy points, divided by the site's recent volatility when ``normalize`` is set)
+is added to the forecast. The same error distribution gives exceedance probabilities
+(:meth:`OccupancyForecaster.predict_occupancy`).
+
+Beds open are held flat at the cutoff's value: forecast occupancy = forecast occupied / beds
+open at the cutoff. Escalation beds that open under pressure therefore show as occupancy
+above the cutoff's, which is the pressure a bed manager needs to see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from forecasting.data.schema import DATE, SITE
+from forecasting.features.occupancy import (
+    DEFAULT_EXOGENOUS,
+    BedsChange,
+    ExogenousRates,
+    OccupancyDesign,
+    OccupancyLags,
+    SameWeekdayChange,
+    SegmentTransform,
+    WinterCalendar,
+)
+from forecasting.forecast_frame import QUANTILE_COLUMNS, QUANTILES
+from forecasting.models.base import Forecaster
+
+DEFAULT_PARAMS: dict[str, Any] = {
+    "n_estimators": 300,
+    "learning_rate": 0.05,
+    "num_leaves": 31,
+    "min_child_samples": 100,
+    "subsample": 0.7,
+    "subsample_freq": 1,
+    "colsample_bytree": 0.8,
+    "reg_lambda": 1.0,
+    "verbose": -1,
+    "n_jobs": 1,
+}
+#: Levels of the stored conformal error distribution (for quantiles and probabilities).
+GRID: np.ndarray = np.linspace(0.0025, 0.9975, 200)
+VOL_FLOOR = 0.005
+#: Training changes are clipped to +-this (occupancy points): reporting errors (a day with
+#: a handful of beds) must not steer a squared-error fit.
+TARGET_CLIP = 0.3
+THRESHOLDS: tuple[float, ...] = (0.92, 0.95, 0.97)
+
+
+class OccupancyForecaster(Forecaster):
+    """Global direct multi-horizon LightGBM for beds occupied, with conformal quantiles.
+
+    Args:
+        max_horizon: Largest horizon (days).
+        calibration_cutoffs: Most recent cutoff days held out to calibrate the quantiles.
+        normalize: Divide conformal errors by each row's recent volatility (``vol14``).
+        christmas: Use the Christmas / bank-holiday calendar features.
+        exogenous: Optional pressure columns used when present (per-bed rates).
+        params: LightGBM parameters (merged over ``DEFAULT_PARAMS``).
+        stride: Use every ``stride``-th cutoff of each segment for training.
+        country: ``holidays`` country code.
+        subdiv: Its subdivision code.
+        seed: Random seed.
+    """
+
+    name = "occupancy"
+
+    def __init__(
+        self,
+        max_horizon: int = 7,
+        calibration_cutoffs: int = 42,
+        normalize: bool = True,
+        christmas: bool = True,
+        exogenous: Sequence[str] = DEFAULT_EXOGENOUS,
+        params: dict[str, Any] | None = None,
+        stride: int = 1,
+        country: str = "GB",
+        subdiv: str | None = "ENG",
+        seed: int = 0,
+    ) -> None:
+        self.max_horizon = max_horizon
+        self.calibration_cutoffs = calibration_cutoffs
+        self.normalize = normalize
+        self.christmas = christmas
+        self.exogenous = tuple(exogenous)
+        self.params = params
+        self.stride = stride
+        self.country = country
+        self.subdiv = subdiv
+        self.seed = seed
+
+    def design(self) -> OccupancyDesign:
+        """The feature design this model uses."""
+        transforms: tuple[SegmentTransform, ...] = (
+            OccupancyLags(),
+            SameWeekdayChange(),
+            BedsChange(),
+            ExogenousRates(self.exogenous),
+        )
+        calendar = WinterCalendar(self.country, self.subdiv, christmas=self.christmas)
+        return OccupancyDesign(transforms=transforms, calendar=calendar)
+
+    def _model(self, **extra: Any) -> Any:
+        import lightgbm as lgb
+
+        params = {**DEFAULT_PARAMS, **(self.params or {}), "random_state": self.seed, **extra}
+        return lgb.LGBMRegressor(**params)
+
+    def _fit(self, history: pd.DataFrame) -> None:
+        X, target, meta = self.design().training_rows(history, self.max_horizon, self.stride)
+        if len(X) == 0:
+            raise ValueError(
+                "no training rows: every segment is a single day. Fix: pass longer history"
+            )
+        self.features_ = list(X.columns)
+        target = np.clip(target, -TARGET_CLIP, TARGET_CLIP)
+        self.model_ = self._model().fit(X, target)
+        self.errors_ = self._conformal(X, target, meta)
+
+    def _conformal(self, X: pd.DataFrame, target: np.ndarray, meta: pd.DataFrame) -> np.ndarray:
+        """Per-horizon quantile grid of held-out errors (occupancy points, maybe normalized)."""
+        cutoffs = np.sort(meta["cutoff"].unique())
+        first = cutoffs[max(0, len(cutoffs) - self.calibration_cutoffs)]
+        cal = (meta["cutoff"] >= first).to_numpy()
+        train = (meta[DATE] < first).to_numpy()
+        if train.sum() < 50 or cal.sum() < 20:  # too little history: in-sample errors
+            train, cal = np.ones(len(X), bool), np.ones(len(X), bool)
+        model = self._model().fit(X[train], target[train])
+        errors = (target[cal] - model.predict(X[cal])) / self._spread(X[cal])
+        h = meta.loc[cal, "horizon"].to_numpy()
+        grid = []
+        for k in range(1, self.max_horizon + 1):
+            e = errors[h == k] if np.any(h == k) else errors
+            grid.append(np.quantile(e, GRID))
+        return np.asarray(grid)
+
+    def _spread(self, X: pd.DataFrame) -> np.ndarray:
+        if not self.normalize:
+            return np.ones(len(X))
+        vol = X["vol14"].to_numpy(dtype=float)
+        fallback = np.nanmedian(vol) if np.isfinite(vol).any() else 0.02
+        return np.maximum(np.where(np.isfinite(vol), vol, fallback), VOL_FLOOR)
+
+    def _rows(self, horizon: int) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray]:
+        """Prediction rows: design, meta, mean change and spread (occupancy points)."""
+        if horizon > self.max_horizon:
+            raise ValueError(f"horizon {horizon} exceeds max_horizon {self.max_horizon}; refit")
+        X, meta = self.design().prediction_rows(self.history_, horizon)
+        X = X[self.features_]
+        return X, meta, self.model_.predict(X), self._spread(X)
+
+    def _predict(self, horizon: int, future: pd.DataFrame | None) -> pd.DataFrame:
+        del future
+        _, meta, change, spread = self._rows(horizon)
+        return self._frame(meta, change, spread)
+
+    def _frame(self, meta: pd.DataFrame, change: np.ndarray, spread: np.ndarray) -> pd.DataFrame:
+        scale = meta["scale"].to_numpy(dtype=float)
+        y_last = meta["y_last"].to_numpy(dtype=float)
+        out = meta[[SITE, "cutoff", DATE, "horizon"]].copy()
+        out["mean"] = y_last + change * scale
+        grid = self.errors_[meta["horizon"].to_numpy() - 1]
+        levels = np.interp(QUANTILES, GRID, np.arange(len(GRID)))
+        for col, pos in zip(QUANTILE_COLUMNS, levels, strict=True):
+            e = np.array([np.interp(pos, np.arange(len(GRID)), g) for g in grid])
+            out[col] = y_last + (change + e * spread) * scale
+        return out
+
+    def predict_occupancy(
+        self, horizon: int, thresholds: Sequence[float] = THRESHOLDS
+    ) -> pd.DataFrame:
+        """The forecast frame plus occupancy (forecast / beds open at the cutoff) and P(occ >= x).
+
+        Args:
+            horizon: Days ahead.
+            thresholds: Occupancy lines for the exceedance probabilities.
+
+        Returns:
+            The forecast frame with ``beds``, ``occupancy``, ``occupancy_q*`` and
+            ``p_occupancy_ge_{x}`` columns (NaN occupancy where beds are unknown).
+        """
+        self._check_fitted()
+        _, meta, change, spread = self._rows(horizon)
+        out = self._frame(meta, change, spread)
+        out["model"] = self.name
+        beds = meta["beds_last"].to_numpy(dtype=float)
+        beds = np.where(beds > 0, beds, np.nan)
+        out["beds"] = beds
+        out["occupancy"] = out["mean"] / beds
+        for col in QUANTILE_COLUMNS:
+            out[f"occupancy_{col}"] = out[col] / beds
+        scale = meta["scale"].to_numpy(dtype=float)
+        center = meta["y_last"].to_numpy(dtype=float) / scale + change
+        grid = self.errors_[meta["horizon"].to_numpy() - 1]
+        for x in thresholds:
+            needed = (x * beds / scale - center) / spread
+            out[f"p_occupancy_ge_{x:g}"] = exceedance(grid, needed)
+        return out
+
+
+def exceedance(grid: np.ndarray, needed: np.ndarray) -> np.ndarray:
+    """P(error >= needed) per row from each row's quantile grid of errors (NaN stays NaN)."""
+    p = np.full(len(needed), np.nan)
+    for i, (g, v) in enumerate(zip(grid, needed, strict=True)):
+        if np.isfinite(v):
+            p[i] = 1.0 - float(np.interp(v, g, GRID, left=0.0, right=1.0))
+    return p
