@@ -249,6 +249,12 @@ def test_national_page_when_column_missing_raises(five: pd.DataFrame) -> None:
         national_page(five.drop(columns="occupancy_q0.95"), _history(["A"]), None, **PAGE_ARGS)
 
 
+def test_national_page_when_level_outside_1_to_4_raises(five: pd.DataFrame) -> None:
+    bad = five.assign(level=five["level"].replace({4: 5}))
+    with pytest.raises(ValueError, match=r"warnings level must be 1\.\.4, got 5"):
+        national_page(bad, _history(["A"]), None, **PAGE_ARGS)
+
+
 def test_write_national_page_when_staged_or_alone_writes_one_file(
     tmp_path: Path, five: pd.DataFrame
 ) -> None:

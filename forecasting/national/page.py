@@ -90,6 +90,13 @@ def _check_columns(frame: pd.DataFrame, required: tuple[str, ...], name: str) ->
         raise ValueError(f"{name} lacks column(s) {', '.join(missing)}")
 
 
+def _check_levels(warnings: pd.DataFrame) -> None:
+    levels = pd.to_numeric(warnings["level"], errors="coerce")
+    bad = sorted({str(v) for v in warnings["level"][~levels.isin(LEVELS)]})
+    if bad:
+        raise ValueError(f"warnings level must be 1..4, got {', '.join(bad[:5])}")
+
+
 def _counts_section(headlines: pd.DataFrame, names: dict[int, str]) -> str:
     counts = level_counts(headlines)
     total = max(int(counts.sum()), 1)
@@ -222,10 +229,11 @@ def national_page(
         The HTML page (every user-supplied string escaped).
 
     Raises:
-        ValueError: A required column is missing.
+        ValueError: A required column is missing or a level is not 1..4.
     """
     _check_columns(warnings, REQUIRED_WARNING_COLUMNS, "warnings")
     _check_columns(history, REQUIRED_HISTORY_COLUMNS, "history")
+    _check_levels(warnings)
     day = pd.Timestamp(as_of).normalize()
     stamp = pd.Timestamp(issued)
     geom = StripGeometry()

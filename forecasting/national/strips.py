@@ -14,7 +14,8 @@ from forecasting.national.svg import StripData, StripGeometry
 
 def _columns(dates: pd.Series, start: pd.Timestamp) -> np.ndarray:
     """Day column of each date (0 = ``start``)."""
-    return np.asarray((pd.to_datetime(dates).dt.normalize() - start).dt.days, dtype=int)
+    days = pd.to_datetime(dates).to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+    return (days - np.datetime64(start.date(), "D")).astype(int)
 
 
 def _by_site(frame: pd.DataFrame) -> dict[str, np.ndarray]:
