@@ -133,7 +133,7 @@ def _changes_section(
             was, arrow = "new (not in yesterday's issue)", ""
         else:
             before = int(r["previous_level"])
-            was, arrow = _badge(before), " ▲" if level > before else " ▼"
+            was, arrow = _badge(before), " ▲ up" if level > before else " ▼ down"
         to = _badge(level, f"{level} {r['level_name']}")
         rows.append(
             f'<tr><td><a href="#{anchors[site]}">{_trust_label(site, name)}</a></td>'
