@@ -220,6 +220,88 @@ class ElectivesConfig(_Strict):
         return max(0.0, 1.0 - sum(self.protected.values()))
 
 
+class OpelParameter(_Strict):
+    """One row of the OPEL-style scoring table (see ``forecasting.pressure.opel``).
+
+    ``source`` names the column of the per trust-day frame holding the value; the three
+    ascending ``thresholds`` cut it into bands 1-4 (band ``b`` once the value reaches the
+    ``b-1``-th cut point); the parameter scores ``weight * (band - 1)`` points.
+    """
+
+    source: str
+    thresholds: tuple[float, float, float]
+    weight: float = Field(default=1.0, gt=0)
+
+    @field_validator("thresholds")
+    @classmethod
+    def _ascending(cls, v: tuple[float, float, float]) -> tuple[float, float, float]:
+        if not v[0] < v[1] < v[2]:
+            raise ValueError("thresholds must be strictly ascending (band 2, 3 and 4 cut points)")
+        return v
+
+
+def _default_opel_parameters() -> dict[str, OpelParameter]:
+    return {
+        "occupancy": OpelParameter(source="occupancy", thresholds=(0.92, 0.95, 0.98), weight=2.0),
+        "occupancy_ge_97": OpelParameter(
+            source="p_occupancy_ge_0.97", thresholds=(0.25, 0.5, 0.75), weight=1.0
+        ),
+        "handovers_over_60min": OpelParameter(
+            source="handovers_over_60min_per_100_beds", thresholds=(0.3, 1.0, 2.0), weight=1.0
+        ),
+        "attendance_surge": OpelParameter(source="p_surge", thresholds=(0.2, 0.5, 0.8), weight=1.0),
+        "own_normal": OpelParameter(
+            source="p_above_own_normal", thresholds=(0.25, 0.5, 0.75), weight=1.0
+        ),
+    }
+
+
+class PressureConfig(_Strict):
+    """Bed pressure: occupancy lines, trust-relative normal, OPEL-style scoring and advice.
+
+    ``occupancy_lines``: P(occupancy >= line) is reported for each. ``normal_quantile`` of a
+    trust's occupancy in its previous segment (winter) is its own normal; with no previous
+    segment, its last ``normal_fallback_days`` observed days. ``handover_window_days``: the
+    recent window of the ambulance handover parameter. ``parameters`` is the scoring table and
+    ``level_cuts`` the three ascending score cut points of levels 2, 3 and 4 (on the scale of the
+    whole table: missing parameters are rescaled away). The advice defers electives until
+    P(occupancy >= ``advice_ceiling``) <= ``advice_target_probability``. The defaults were set on
+    the English winter sitreps 2015-21: a starting point each trust sets locally.
+    """
+
+    occupancy_lines: tuple[float, ...] = (0.92, 0.95, 0.97)
+    normal_quantile: float = Field(default=0.9, gt=0, lt=1)
+    normal_fallback_days: int = Field(default=90, ge=7, le=366)
+    handover_window_days: int = Field(default=7, ge=1, le=28)
+    parameters: dict[str, OpelParameter] = Field(default_factory=_default_opel_parameters)
+    level_cuts: tuple[float, float, float] = (2.0, 7.0, 13.0)
+    advice_ceiling: float = Field(default=0.92, gt=0, le=1.5)
+    advice_target_probability: float = Field(default=0.2, gt=0, lt=1)
+
+    @field_validator("occupancy_lines")
+    @classmethod
+    def _lines(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        if not v or any(not 0 < line <= 1.5 for line in v):
+            raise ValueError("each occupancy line must be above 0 and at most 1.5")
+        if any(v[i + 1] <= v[i] for i in range(len(v) - 1)):
+            raise ValueError("occupancy lines must be strictly ascending")
+        return v
+
+    @field_validator("parameters")
+    @classmethod
+    def _some_parameters(cls, v: dict[str, OpelParameter]) -> dict[str, OpelParameter]:
+        if not v:
+            raise ValueError("the scoring table needs at least one parameter")
+        return v
+
+    @field_validator("level_cuts")
+    @classmethod
+    def _ascending_cuts(cls, v: tuple[float, float, float]) -> tuple[float, float, float]:
+        if not 0 < v[0] < v[1] < v[2]:
+            raise ValueError("level cut points must be positive and strictly ascending")
+        return v
+
+
 class MlflowConfig(_Strict):
     """Where runs and models go; ``tracking_uri: null`` = ``sqlite:///mlflow.db`` in the cwd."""
 
@@ -245,6 +327,7 @@ class Config(_Strict):
     thresholds: ThresholdsConfig = Field(default_factory=ThresholdsConfig)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     electives: ElectivesConfig = Field(default_factory=ElectivesConfig)
+    pressure: PressureConfig = Field(default_factory=PressureConfig)
     mlflow: MlflowConfig = Field(default_factory=MlflowConfig)
 
     @model_validator(mode="after")

@@ -1,0 +1,169 @@
+"""Honest planned-care advice from an occupancy forecast.
+
+For each trust and day ahead: how many deferrable elective admissions must be deferred to bring
+P(occupancy >= ceiling) down to a target probability (default P(>= 92%) <= 0.2).
+
+Assumptions, stated so that the figures can be checked:
+- The forecast of beds occupied includes the planned (elective) patients; deferring one removes
+  that patient's stay from the forecast.
+- A deferred admission frees a bed today and on the following days along a geometric stay
+  kernel of mean ``mean_los_elective`` (``forecasting.escalation.occupancy.los_kernel``: 1 bed
+  today, then ``(1 - 1/L)^k`` beds k days later): deferrals on earlier days of the horizon also
+  lower later days. Freeing beds shifts the whole forecast distribution down by that many beds.
+- Only deferrable cases are counted (the caller removes protected ones: cancer, clinically
+  urgent; see :func:`deferrable_cases`); deferral is never advised beyond them.
+
+When deferring every deferrable case still leaves P above the target, the advice says so with
+the resulting forecast occupancy (median), instead of promising to keep occupancy below the
+ceiling.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from forecasting.data.schema import DATE, SITE
+from forecasting.escalation.occupancy import los_kernel
+from forecasting.forecast_frame import QUANTILE_COLUMNS
+from forecasting.pressure.probability import BEDS_OPEN, exceedance
+
+DEFERRABLE = "deferrable"
+ADVICE_COLUMNS = (
+    "p_ceiling_before",
+    "defer",
+    "p_ceiling_after",
+    "occupancy_after",
+    "enough",
+    "beds_freed",
+    "advice",
+)
+_MEDIAN = "q0.5"
+_MAX_DECIMALS = 3
+
+
+def format_occupancy(value: float, lines: Sequence[float] = (0.92,)) -> str:
+    """Occupancy as a percentage, with decimals only where rounding would contradict a line.
+
+    A whole percentage is shown unless it sits on a different side of (or on) any of
+    ``lines`` than the exact value: 0.919 with a 92% line is "91.9%" (not "92%"), 0.924 is
+    "92.4%", 0.92 is "92%", 0.85 is "85%". Up to three decimals are used if one is not enough.
+    """
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    pct = 100.0 * value
+    for decimals in range(_MAX_DECIMALS + 1):
+        shown = round(pct, decimals)
+        if all(_side(shown, 100.0 * line) == _side(pct, 100.0 * line) for line in lines):
+            break
+    return f"{shown:.{decimals}f}%"
+
+
+def _side(x: float, line: float, tol: float = 1e-9) -> int:
+    return 0 if abs(x - line) <= tol else (1 if x > line else -1)
+
+
+def deferrable_cases(planned: np.ndarray | pd.Series, deferrable_share: float) -> np.ndarray:
+    """Deferrable elective admissions: the planned list times the deferrable share, rounded down.
+
+    ``deferrable_share`` is ``ElectivesConfig.deferrable_share`` (protected categories out).
+    Missing planned counts give 0.
+    """
+    p = np.nan_to_num(np.asarray(planned, dtype=float), nan=0.0)
+    return np.floor(np.maximum(p, 0.0) * deferrable_share + 1e-9).astype(int)
+
+
+def plan_deferrals(
+    frame: pd.DataFrame,
+    *,
+    ceiling: float = 0.92,
+    target_probability: float = 0.2,
+    mean_los_elective: float = 3.0,
+) -> pd.DataFrame:
+    """Deferrals that bring P(occupancy >= ceiling) to the target, per trust and day.
+
+    Args:
+        frame: One row per site and target day: ``site_id``, ``date``, the beds-occupied
+            quantiles ``q0.05 ... q0.95``, ``beds_open`` and ``deferrable`` (deferrable
+            elective admissions that day; see :func:`deferrable_cases`).
+        ceiling: The occupancy ceiling (``PressureConfig.advice_ceiling``).
+        target_probability: Target P(occupancy >= ceiling)
+            (``PressureConfig.advice_target_probability``).
+        mean_los_elective: Mean stay of an elective admission, days.
+
+    Returns:
+        A copy sorted by site and date with ``p_ceiling_before`` (no deferral), ``defer``
+        (cases to defer that day), ``p_ceiling_after`` (after this and earlier days'
+        deferrals), ``occupancy_after`` (median forecast occupancy after them), ``enough``
+        (P reaches the target), ``beds_freed`` (beds freed that day by deferrals up to it)
+        and ``advice`` (one sentence).
+    """
+    kernel = los_kernel(mean_los_elective)
+    out = frame.sort_values([SITE, DATE]).reset_index(drop=True)
+    knots = out[list(QUANTILE_COLUMNS)].to_numpy(dtype=float)
+    beds = out[BEDS_OPEN].to_numpy(dtype=float)
+    deferrable = np.nan_to_num(out[DEFERRABLE].to_numpy(dtype=float), nan=0.0).astype(int)
+    days = pd.to_datetime(out[DATE]).to_numpy(dtype="datetime64[D]").astype(np.int64)
+    n = len(out)
+    p_before, p_after = np.full(n, np.nan), np.full(n, np.nan)
+    occ_after, defer = np.full(n, np.nan), np.zeros(n, dtype=int)
+    enough = np.zeros(n, dtype=bool)
+    freed = np.zeros(n)
+    for _, index in out.groupby(SITE, sort=False).indices.items():
+        for pos, i in enumerate(index):
+            if not (np.isfinite(beds[i]) and beds[i] > 0 and np.isfinite(knots[i]).all()):
+                continue
+            line = ceiling * beds[i]
+            p_before[i] = float(exceedance(knots[i : i + 1], line)[0])
+            d, p = 0, float(exceedance(knots[i : i + 1], line + freed[i])[0])
+            while p > target_probability and d < deferrable[i]:
+                d += 1
+                p = float(exceedance(knots[i : i + 1], line + freed[i] + d * kernel[0])[0])
+            defer[i], p_after[i], enough[i] = d, p, p <= target_probability
+            later = index[pos:]
+            offset = (days[later] - days[i]).astype(np.int64)
+            within = offset < len(kernel)
+            freed[later[within]] += d * kernel[offset[within]]
+            occ_after[i] = (knots[i, QUANTILE_COLUMNS.index(_MEDIAN)] - freed[i]) / beds[i]
+    out["p_ceiling_before"] = p_before
+    out["defer"] = defer
+    out["p_ceiling_after"] = p_after
+    out["occupancy_after"] = occ_after
+    out["enough"] = enough
+    out["beds_freed"] = np.where(np.isfinite(p_after), freed, np.nan)
+    out["advice"] = [
+        _advice(out.iloc[i], deferrable[i], ceiling, target_probability) for i in range(n)
+    ]
+    return out
+
+
+def _advice(row: pd.Series, deferrable: int, ceiling: float, target: float) -> str:
+    if not np.isfinite(row["p_ceiling_after"]):
+        return "no occupancy forecast (beds open or forecast missing)"
+    line = format_occupancy(ceiling, (ceiling,))
+    occ = format_occupancy(float(row["occupancy_after"]), (ceiling,))
+    p_txt = f"P(occupancy >= {line}) = {row['p_ceiling_after']:.2f}, target {target:g}"
+    d = int(row["defer"])
+    if row["enough"] and d == 0:
+        earlier = row["beds_freed"] > 0
+        why = " after earlier days' deferrals" if earlier else ""
+        return f"no deferral needed{why}: forecast occupancy {occ}; {p_txt}"
+    if row["enough"]:
+        return (
+            f"defer {d} of {deferrable} deferrable elective admission"
+            f"{'s' if deferrable != 1 else ''}: forecast occupancy {occ}; "
+            f"P(occupancy >= {line}) falls from "
+            f"{row['p_ceiling_before']:.2f} to {row['p_ceiling_after']:.2f} (target {target:g})"
+        )
+    if deferrable == 0:
+        return (
+            f"no deferrable elective admissions: occupancy stays at {occ} (ceiling {line}); {p_txt}"
+        )
+    return (
+        f"deferring all {deferrable} deferrable case{'s' if deferrable != 1 else ''} still leaves"
+        f" occupancy at {occ} (ceiling {line}) and P(occupancy >= {line}) at "
+        f"{row['p_ceiling_after']:.2f} (target {target:g})"
+    )
