@@ -9,12 +9,14 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from forecasting.errors import SchemaError
 from forecasting.escalation import WARNING_COLUMNS, WarningHistory
 from forecasting.escalation.errors import WarningHistoryError
+from forecasting.escalation.history import ADDED_IN_3
 
 ISSUED = datetime(2025, 3, 3, 7, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,12 +63,30 @@ def _warnings(n_days: int = 7, site: str = "RAA", level: int = 2) -> pd.DataFram
     return frame[list(WARNING_COLUMNS)]
 
 
+def test_history_when_bed_pressure_columns_given_reads_them_back(tmp_path):
+    store = WarningHistory(tmp_path / "warnings.sqlite")
+    frame = _warnings().assign(
+        **{"occupancy_q0.05": 0.91, "p_occupancy_ge_0.97": 0.25, "opel_score": 4.0},
+        electives_planned=np.nan,
+    )
+    frame["parameters"] = [{"occupancy": {"value": 0.95, "band": 3, "points": 2.0}}] * len(frame)
+    store.append(frame, ISSUED, "m")
+    back = store.read()
+    assert back["occupancy_q0.05"].tolist() == [0.91] * len(frame)
+    assert back["p_occupancy_ge_0.97"].tolist() == [0.25] * len(frame)
+    assert back["opel_score"].tolist() == [4.0] * len(frame)
+    assert back["parameters"].iloc[0] == {"occupancy": {"value": 0.95, "band": 3, "points": 2.0}}
+    assert back["electives_planned"].isna().all()
+    assert back["p_occupancy_ge_0.92"].isna().all()
+
+
 def test_history_when_appended_reads_back_the_same_warnings(tmp_path):
     store = WarningHistory(tmp_path / "warnings.sqlite")
     frame = _warnings()
     run_id = store.append(frame, ISSUED, "models:/ed-demand@champion")
     back = store.read()
-    assert list(back.columns) == ["run_id", "issued_at", "model_ref", *WARNING_COLUMNS]
+    assert list(back.columns) == ["run_id", "issued_at", "model_ref", *WARNING_COLUMNS, *ADDED_IN_3]
+    assert back[list(ADDED_IN_3)].isna().all().all()  # no bed-pressure columns in this run
     assert (back["run_id"] == run_id).all()
     assert back["issued_at"].iloc[0] == "2025-03-03T07:00:00+00:00"
     assert back["model_ref"].iloc[0] == "models:/ed-demand@champion"
@@ -79,7 +99,7 @@ def test_history_when_file_missing_reads_empty_without_creating_it(tmp_path):
     path = tmp_path / "none.sqlite"
     back = WarningHistory(path).read()
     assert back.empty
-    assert list(back.columns) == ["run_id", "issued_at", "model_ref", *WARNING_COLUMNS]
+    assert list(back.columns) == ["run_id", "issued_at", "model_ref", *WARNING_COLUMNS, *ADDED_IN_3]
     assert not path.exists()
 
 
@@ -201,7 +221,7 @@ def test_history_error_when_schema_version_is_newer(tmp_path):
     store.append(_warnings(), ISSUED, "first")
     with sqlite3.connect(path) as con:
         con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
-    with pytest.raises(WarningHistoryError, match="schema version 99, this version reads 2"):
+    with pytest.raises(WarningHistoryError, match="schema version 99, this version reads 3"):
         store.read()
 
 
@@ -226,14 +246,14 @@ def test_history_error_when_warnings_lack_a_column(tmp_path):
 def test_history_when_file_has_schema_1_migrates_and_keeps_old_runs(tmp_path):
     import sqlite3
 
-    from forecasting.escalation.history import ADDED_IN_2
+    from forecasting.escalation.history import ADDED_IN_2, ADDED_IN_3, _sql_name
 
     path = tmp_path / "old.sqlite"
     store = WarningHistory(path)
     store.append(_warnings(), ISSUED, "old-model")
     con = sqlite3.connect(path)
-    for col in ADDED_IN_2:  # rebuild the version-1 table: no surge-kind columns
-        con.execute(f"ALTER TABLE warnings DROP COLUMN {col}")
+    for col in (*ADDED_IN_2, *ADDED_IN_3):  # rebuild the version-1 table
+        con.execute(f"ALTER TABLE warnings DROP COLUMN {_sql_name(col)}")
     con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     con.commit()
     con.close()
@@ -244,4 +264,4 @@ def test_history_when_file_has_schema_1_migrates_and_keeps_old_runs(tmp_path):
     old, new = back[back["site_id"] == "RAA"], back[back["site_id"] == "RAB"]
     assert old["p_capacity"].isna().all() and (new["p_capacity"] == 0.3).all()
     version = sqlite3.connect(path).execute("SELECT value FROM meta").fetchone()[0]
-    assert version == "2"
+    assert version == "3"

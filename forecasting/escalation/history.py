@@ -25,20 +25,34 @@ from forecasting.escalation.errors import WarningHistoryError
 from forecasting.escalation.levels import LEVEL_NAMES
 from forecasting.escalation.thresholds import SURGE_KIND_COLUMNS
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # version 2 added both kinds of surge; a version-1 file gains these columns (empty for old runs)
 ADDED_IN_2 = SURGE_KIND_COLUMNS
+# version 3 added bed pressure (forecast occupancy and its OPEL-style score); optional in a run
+# (empty where the target is attendances); ``parameters`` is stored as JSON text
+ADDED_IN_3 = (
+    "occupancy_q0.05",
+    "occupancy_q0.95",
+    "p_occupancy_ge_0.92",
+    "p_occupancy_ge_0.95",
+    "p_occupancy_ge_0.97",
+    "p_above_own_normal",
+    "opel_score",
+    "parameters",
+)
 BUSY_TIMEOUT_S = 30.0
 RUN_COLUMNS = ("run_id", "issued_at", "model_ref")
+
+
+def _sql_name(col: str) -> str:
+    """A column's SQL-friendly name: no dots (``occupancy_q0.05`` -> ``occupancy_q05``)."""
+    return col.replace("q0.", "q").replace("ge_0.", "ge_0")
+
+
 # Stored columns: the warning columns under SQL-friendly names (no level_name: derived).
-_SQL_NAMES = {
-    col: col.replace("attendances_q0.05", "attendances_q05").replace(
-        "attendances_q0.95", "attendances_q95"
-    )
-    for col in WARNING_COLUMNS
-    if col != "level_name"
-}
-_TEXT = {"site_id", "as_of", "date", "model", "reasons", "advice", "surge_kind"}
+_SQL_NAMES = {col: _sql_name(col) for col in (*WARNING_COLUMNS, *ADDED_IN_3) if col != "level_name"}
+_OPTIONAL = {*ADDED_IN_3}
+_TEXT = {"site_id", "as_of", "date", "model", "reasons", "advice", "surge_kind", "parameters"}
 _INTEGER = {"horizon", "level", "electives_planned", "electives_deferrable", "electives_to_review"}
 
 
@@ -152,7 +166,7 @@ class WarningHistory:
                 return  # an empty SQLite file: the schema is created on the first append
             if "meta" in tables:
                 row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-                if row is not None and row[0] not in ("1", str(SCHEMA_VERSION)):
+                if row is not None and row[0] not in ("1", "2", str(SCHEMA_VERSION)):
                     raise WarningHistoryError(
                         f"warning history has schema version {row[0]}, this version reads "
                         f"{SCHEMA_VERSION}",
@@ -163,7 +177,8 @@ class WarningHistory:
                 if table not in tables:
                     continue
                 have = {r[1] for r in con.execute(f"PRAGMA table_info({table})")}
-                missing = [c for c in wanted if c not in have and c not in ADDED_IN_2]
+                added = {_sql_name(c) for c in (*ADDED_IN_2, *ADDED_IN_3)}
+                missing = [c for c in wanted if c not in have and c not in added]
                 if missing:
                     raise WarningHistoryError(
                         f"not a warning history this version can use (table {table} has no "
@@ -184,8 +199,8 @@ class WarningHistory:
             con.execute(
                 "INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
-        elif row[0] == "1":
-            self._migrate_from_1(con)
+        elif row[0] in ("1", "2"):
+            self._migrate(con)
         elif row[0] != str(SCHEMA_VERSION):
             raise WarningHistoryError(
                 f"warning history has schema version {row[0]}, this version reads {SCHEMA_VERSION}",
@@ -194,12 +209,13 @@ class WarningHistory:
             )
 
     @staticmethod
-    def _migrate_from_1(con: sqlite3.Connection) -> None:
-        """Add the columns of version 2 (inside the caller's transaction)."""
+    def _migrate(con: sqlite3.Connection) -> None:
+        """Add the columns of versions 2 and 3 (inside the caller's transaction)."""
         have = {r[1] for r in con.execute("PRAGMA table_info(warnings)")}
-        for col in ADDED_IN_2:
-            if col not in have:
-                con.execute(f"ALTER TABLE warnings ADD COLUMN {col} {_sql_type(col)}")
+        for col in (*ADDED_IN_2, *ADDED_IN_3):
+            name = _sql_name(col)
+            if name not in have:
+                con.execute(f"ALTER TABLE warnings ADD COLUMN {name} {_sql_type(col)}")
         con.execute(
             "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
         )
@@ -247,7 +263,7 @@ class WarningHistory:
         Raises:
             WarningHistoryError: If the file is not a usable history.
         """
-        columns = [*RUN_COLUMNS, *WARNING_COLUMNS]
+        columns = [*RUN_COLUMNS, *WARNING_COLUMNS, *ADDED_IN_3]
         if not Path(self.path).exists():
             return pd.DataFrame(columns=columns)
         names = ", ".join(f"w.{n}" for n in _SQL_NAMES.values())
@@ -260,6 +276,7 @@ class WarningHistory:
             data = con.execute(sql).fetchall()
         frame = pd.DataFrame(data, columns=[*RUN_COLUMNS, *_SQL_NAMES])
         frame["reasons"] = [json.loads(r) for r in frame["reasons"]]
+        frame["parameters"] = [None if p is None else json.loads(p) for p in frame["parameters"]]
         for col in ("as_of", "date"):
             frame[col] = pd.to_datetime(frame[col])
         frame["level_name"] = frame["level"].map(LEVEL_NAMES)
@@ -267,7 +284,7 @@ class WarningHistory:
 
 
 def _rows(frame: pd.DataFrame) -> list[tuple[Any, ...]]:
-    missing = [c for c in _SQL_NAMES if c not in frame.columns]
+    missing = [c for c in _SQL_NAMES if c not in frame.columns and c not in _OPTIONAL]
     if missing:
         raise SchemaError(
             "warnings lack a column the history stores",
@@ -275,11 +292,16 @@ def _rows(frame: pd.DataFrame) -> list[tuple[Any, ...]]:
             fix="append the output of forecasting.escalation.assess",
         )
     out = []
-    for rec in frame[list(_SQL_NAMES)].to_dict(orient="records"):
+    full = frame.reindex(columns=list(_SQL_NAMES))
+    for rec in full.to_dict(orient="records"):
         values: list[Any] = []
         for col, value in rec.items():
             if col == "reasons":
                 values.append(json.dumps([str(r) for r in value]))
+            elif col == "parameters":
+                values.append(None if not isinstance(value, dict) else json.dumps(value))
+            elif not isinstance(value, list | dict) and pd.isna(value):
+                values.append(None)
             elif col in ("as_of", "date"):
                 values.append(pd.Timestamp(value).date().isoformat())
             elif col in _TEXT:
