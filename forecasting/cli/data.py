@@ -212,7 +212,7 @@ def check(
         ReportFormat.table
     ),
 ) -> None:
-    """Validate a demand file and print a short report: sites, dates, gaps, shape, problems."""
+    """Validate a demand file and print a short report: sites, dates, gaps, segments, problems."""
     from forecasting.config import load_config
     from forecasting.data.check import check_demand_file
 
@@ -234,6 +234,10 @@ def check(
 
     console.print(report_title(report), soft_wrap=True)
     console.print(report_table(report))
+    console.print(plain(report.segment_line()), soft_wrap=True)
+    missing = report.missing_line()
+    if missing:
+        console.print(plain(missing), soft_wrap=True)
     if report.columns:
         console.print("Other columns: " + plain(", ".join(report.columns)))
     if report.problems:

@@ -70,8 +70,13 @@ def parse_numbers(
     path: str | None,
     required: bool,
     max_count: float | None,
+    target: bool = False,
 ) -> np.ndarray:
-    """Parse a numeric column; ``max_count`` set means it holds counts (non-negative, bounded)."""
+    """Parse a numeric column; ``max_count`` set means it holds counts (non-negative, bounded).
+
+    ``required`` refuses empty cells; ``target`` (with ``required`` False) marks the column to
+    forecast, whose empty cells are missing days: only the fix of an error mentions that.
+    """
     if ptypes.is_bool_dtype(series.dtype) or ptypes.is_numeric_dtype(series.dtype):
         missing = series.isna().to_numpy()
         values = pd.to_numeric(series).astype("float64").to_numpy()
@@ -109,7 +114,7 @@ def parse_numbers(
             fix=(
                 "replace it with the real count, or remove the row (gap policy 'fill' imputes "
                 "the missing day)"
-                if required
+                if required or target
                 else "replace it with the real value, or leave the cell empty"
             ),
             path=path,

@@ -177,19 +177,31 @@ def _warn_ignored(cols: _Columns, where: str | None) -> None:
     warn_at_caller(IgnoredColumnsWarning, f"ignored columns ({'; '.join(parts)})", where)
 
 
+def _first_rows(rows: np.ndarray, limit: int = 3) -> str:
+    """Name the first few row numbers: "row 5", "rows 5 and 9", "rows 5, 9, 12 and 2,432 more"."""
+    shown = [str(int(row)) for row in rows[:limit]]
+    rest = len(rows) - len(shown)
+    if rest:
+        return f"rows {', '.join(shown)} and {rest:,} more"
+    return f"row {shown[0]}" if len(shown) == 1 else f"rows {format_list(shown, limit)}"
+
+
 def _warn_missing_counts(
-    rows: np.ndarray, column: str, segment_gap_days: int, where: str | None
+    rows: np.ndarray, column: str, vanished: list[str], segment_gap_days: int, where: str | None
 ) -> None:
     """Warn that rows with an empty target were dropped and became missing days."""
-    shown = format_list([int(row) for row in rows], 3)
-    noun = "row" if len(rows) == 1 else "rows"
-    warn_at_caller(
-        MissingCountsWarning,
-        f"column '{column}': {_rows(len(rows))} with an empty count ({noun} {shown}) treated "
-        f"as missing days: gaps of up to {_count(segment_gap_days, 'day')} are imputed, longer "
-        "ones split the series into segments",
-        where,
+    message = (
+        f"column '{column}': {_rows(len(rows))} with an empty count ({_first_rows(rows)}) "
+        f"treated as missing days: gaps of up to {_count(segment_gap_days, 'day')} are imputed, "
+        "longer ones split the series into segments"
     )
+    if vanished:
+        noun = "site has" if len(vanished) == 1 else "sites have"
+        message += (
+            f"; {len(vanished)} {noun} no count at all and {'is' if len(vanished) == 1 else 'are'}"
+            f" left out ({format_list(vanished)})"
+        )
+    warn_at_caller(MissingCountsWarning, message, where)
 
 
 def _warn_dropped(short: pd.Series, needed: int, where: str | None) -> None:
@@ -210,8 +222,8 @@ def _warn_gaps(
     """Warn about the short gaps being filled (and how many longer gaps are left as segments)."""
     total = sum(len(missing) for missing in gaps.values())
     message = (
-        f"{_gap_summary(gaps)}; filled {_count(total, 'day')} with same-weekday averages "
-        f"and marked them {IMPUTED}"
+        f"{_gap_summary(gaps)}; filled {_rows(total).replace('row', 'day')} with "
+        f"same-weekday averages and marked them {IMPUTED}"
     )
     long = long_gap_days(frame, segment_gap_days)
     if long.any():
@@ -325,6 +337,7 @@ def to_demand_frame(
         path=where,
         required=False,
         max_count=max_count,
+        target=True,
     )
     warn_fractional(
         out[TARGET].to_numpy(), rows, frame[cols.target_col], column=cols.target_col, path=where
@@ -351,6 +364,7 @@ def to_demand_frame(
     )
     empty = np.isnan(out[TARGET].to_numpy(dtype="float64"))
     empty_rows = rows[empty]
+    vanished = sorted(set(out[SITE]) - set(out.loc[~empty, SITE]))
     out, rows, stamps = out[~empty], rows[~empty], stamps[~empty]
     check_daily_spacing(out, column=cols.date_col, path=where)
     if resample == "daily":
@@ -379,7 +393,7 @@ def to_demand_frame(
 
     _warn_ignored(cols, where)
     if len(empty_rows):
-        _warn_missing_counts(empty_rows, cols.target_col, segment_gap_days, where)
+        _warn_missing_counts(empty_rows, cols.target_col, vanished, segment_gap_days, where)
     if len(short):
         _warn_dropped(short, needed, where)
     if gaps:
