@@ -8,7 +8,8 @@ pressure that makes a trust open them. Because the divisor is fixed, occupancy q
 beds-occupied quantiles divided by it.
 
 Exceedance probabilities are read off the seven quantile knots: the CDF is piecewise linear
-between knots (so ``x`` exactly at a knot gives ``1 - level``), and beyond the outer knots it
+between knots (so ``x`` exactly at a knot gives ``1 - level``; at tied knots, the lowest of
+their levels), and beyond the outer knots it
 follows a normal tail matched to the outer quantiles: below ``q0.05`` a normal through ``q0.05``
 and ``q0.25``, above ``q0.95`` a normal through ``q0.75`` and ``q0.95`` (continuous at the
 outer knots). Probabilities are clipped to ``[0.001, 0.999]``: a forecast is never certain.
@@ -67,11 +68,12 @@ def exceedance(knots: np.ndarray, x: np.ndarray | float) -> np.ndarray:
         raise ValueError(f"expected {len(levels)} quantile knots per row, got {q.shape[1]}")
     xs = np.broadcast_to(np.asarray(x, dtype=float), (q.shape[0],))
     cdf = np.full(q.shape[0], np.nan)
-    for j in range(len(levels) - 1):
+    # top segment first, so that at tied knots the lowest level wins: P(Y >= x) = 1 - F(x-)
+    for j in reversed(range(len(levels) - 1)):
         lo, hi = q[:, j], q[:, j + 1]
         inside = (xs >= lo) & (xs <= hi)
         width = hi - lo
-        frac = np.divide(xs - lo, width, out=np.ones_like(xs), where=width > 0)
+        frac = np.divide(xs - lo, width, out=np.zeros_like(xs), where=width > 0)
         cdf = np.where(inside, levels[j] + frac * (levels[j + 1] - levels[j]), cdf)
     cdf = np.where(xs < q[:, 0], _tail(q[:, 0], q[:, 2], levels[0], levels[2], xs), cdf)
     cdf = np.where(xs > q[:, -1], _tail(q[:, -1], q[:, -3], levels[-1], levels[-3], xs), cdf)
