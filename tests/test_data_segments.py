@@ -272,7 +272,7 @@ def test_to_demand_frame_keeps_numeric_columns_as_nan_when_their_cells_are_empty
         frame = to_demand_frame(sitrep_like(), mapping, as_of=AS_OF)
     assert int(frame["handovers"].isna().sum()) == 3  # two empty cells and the imputed day
     assert messages(record, IgnoredColumnsWarning) == [
-        "ignored columns (not numeric: 'trust_name' and 'flu_beds_ga')"
+        "ignored columns (not numeric: 'trust_name'; empty: 'flu_beds_ga')"
     ]
 
 

@@ -45,6 +45,7 @@ class _Columns:
     others: list[str] = field(default_factory=list)
     reserved: list[str] = field(default_factory=list)
     others_ignored: list[str] = field(default_factory=list)
+    others_empty: list[str] = field(default_factory=list)
 
 
 def _missing_column(

@@ -16,27 +16,44 @@ Rules:
   stem, else ``"site"``.
 * Dates are ISO days (``YYYY-MM-DD``) or ISO timestamps at midnight; a time of day means the data
   is hourly and must be aggregated first.
-* ``attendances`` must be present on every row; it and the optional counts (``admissions``,
-  ``beds``, ``electives_planned``; these may be empty) must be finite, non-negative numbers no
-  larger than ``max_count``. Fractional values (``105.0``, ``12.5``) are accepted: counts are
-  stored as ``float64`` so that they can hold ``NaN``.
-* Other columns that are numeric are kept as exogenous ``float64`` columns (``mapping.extra``
-  renames them, e.g. ``{"temperature": "mean_temp"}``); other columns are dropped with an
+* The target (``attendances``, or whatever ``--target-col`` names) and the optional counts
+  (``admissions``, ``beds``, ``beds_occupied``, ``electives_planned``) must be finite,
+  non-negative numbers no larger than ``max_count``. Fractional values (``105.0``, ``12.5``) are
+  accepted: counts are stored as ``float64`` so that they can hold ``NaN``. An empty optional
+  count stays ``NaN``; a row with an empty target is dropped, so its day is missing and the gap
+  rules below apply (:class:`~forecasting.errors.MissingCountsWarning` names how many rows and
+  the first few); a target that is empty in every row is a
+  :class:`~forecasting.errors.SchemaError`.
+* The target's role (``mapping.resolved_role()``): ``beds_occupied`` when named so or when the
+  target column's name contains "occupied", else ``attendances``. With ``beds_occupied`` the
+  frame also carries a ``beds_occupied`` column equal to the target. More beds occupied than
+  open (escalation beds) is neither refused nor warned about.
+* Other columns that are numeric are kept as exogenous ``float64`` columns, empty cells as
+  ``NaN`` (``mapping.extra`` renames them, e.g. ``{"temperature": "mean_temp"}``); other
+  columns (text, or empty in every row) are dropped with an
   :class:`~forecasting.errors.IgnoredColumnsWarning`.
 * One row per site and day: repeated (site, date) pairs are an error.
 * Nothing observed after ``as_of`` (default today): a row dated after it with a target value is
   an error; a row dated after it with an empty target (e.g. a temperature forecast) is dropped.
-* Gaps between a site's first and last day: ``gap_policy="refuse"`` raises
-  :class:`~forecasting.errors.MissingDatesError`; ``"fill"`` inserts the days, imputes
-  ``attendances`` from the same weekday (see :func:`fill_gaps`) and warns with
-  :class:`~forecasting.errors.MissingDatesWarning`.
-* History: each site needs ``min_history`` days (default ``max(56, 4 * horizon)``), else
-  :class:`~forecasting.errors.InsufficientHistoryError`; under two years earns a
-  :class:`~forecasting.errors.ShortHistoryWarning` (annual seasonality cannot be learnt).
+* Gaps of at most ``segment_gap_days`` (default 14) between a site's first and last day:
+  ``gap_policy="refuse"`` raises :class:`~forecasting.errors.MissingDatesError`; ``"fill"``
+  inserts the days, imputes ``attendances`` from the same weekday within the segment (see
+  :func:`fill_gaps`) and warns with :class:`~forecasting.errors.MissingDatesWarning`, counting
+  only the imputed days. A longer gap is not a defect under either policy: it splits the series
+  into segments (winter-only data) and its days stay absent, never imputed, so every missing day
+  between two rows of a site in the result is a segment boundary
+  (:mod:`forecasting.data.segments`).
+* History: each site needs ``min_history`` days (default ``max(56, 4 * horizon)``), counted
+  over its segments (long gaps excluded). If every site is shorter, that is an
+  :class:`~forecasting.errors.InsufficientHistoryError`; in a file where other sites suffice the
+  short sites are dropped with a :class:`~forecasting.errors.ShortHistoryWarning`. Under two
+  years earns a :class:`~forecasting.errors.ShortHistoryWarning` (annual seasonality cannot be
+  learnt).
 
 The result has ``site_id`` (str), ``date`` (``datetime64[ns]``), ``attendances`` (``float64``),
 the optional count columns present, the exogenous columns and ``imputed`` (bool), sorted by site
-and date with a fresh index.
+and date with a fresh index; ``attrs`` records ``target_role``, ``empty_counts`` and
+``segment_gap_days``.
 """
 
 from __future__ import annotations
@@ -166,11 +183,13 @@ def _rows(number: int) -> str:
 
 def _warn_ignored(cols: _Columns, where: str | None) -> None:
     """Warn about the input columns that are not used (not numeric, or shadowed)."""
-    if not (cols.others_ignored or cols.reserved):
+    if not (cols.others_ignored or cols.others_empty or cols.reserved):
         return
     parts = []
     if cols.others_ignored:
         parts.append(f"not numeric: {format_list([repr(c) for c in cols.others_ignored], 5)}")
+    if cols.others_empty:
+        parts.append(f"empty: {format_list([repr(c) for c in cols.others_empty], 5)}")
     if cols.reserved:
         names = format_list([repr(c) for c in cols.reserved], 5)
         parts.append(f"named like a contract column mapped from elsewhere: {names}")
@@ -353,7 +372,9 @@ def to_demand_frame(
         )
     for column in cols.others:
         values = _try_numbers(frame[column], rows, column=column, path=where)
-        if values is None:
+        if values is None and is_missing(frame[column]).all():
+            cols.others_empty.append(column)
+        elif values is None:
             cols.others_ignored.append(column)
         else:
             out[column] = values
