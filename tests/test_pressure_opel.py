@@ -131,3 +131,37 @@ def test_pressure_config_when_lines_not_ascending_is_an_error():
 def test_pressure_config_when_table_empty_is_an_error():
     with pytest.raises(ConfigError, match=r"needs at least one parameter"):
         config_from_dict({"pressure": {"parameters": {}}})
+
+
+def test_assess_pressure_when_handovers_and_surge_given_scores_every_forecast_row():
+    from forecasting.pressure.assess import assess_pressure, pressure_record
+
+    dates = pd.date_range("2024-01-01", periods=40)
+    hist = pd.DataFrame(
+        {
+            "site_id": "A",
+            "date": dates,
+            "attendances": 90.0,
+            "beds": 100.0,
+            "ambulance_handover_over_60min": 2.0,  # 2 per 100 beds: band 4 (3 points)
+        }
+    )
+    q = [94.0, 95.0, 96.0, 96.0, 97.0, 98.0, 99.0]
+    row = {"site_id": "A", "cutoff": dates[-1], "horizon": 1, "model": "m", "mean": 96.0}
+    row |= dict(zip(["q0.05", "q0.1", "q0.25", "q0.5", "q0.75", "q0.9", "q0.95"], q, strict=True))
+    fc = pd.DataFrame([row | {"date": dates[-1] + pd.Timedelta(days=1)}])
+    surge = pd.DataFrame({"site_id": ["A"], "date": [fc["date"].iloc[0]], "p_surge": [0.1]})
+    out = assess_pressure(fc, hist, PressureConfig(), surge)
+    # occupancy 0.96 band 3 (4); P(>= 0.97) = 0.25 band 2 (1); handovers band 4 (3);
+    # surge 0.1 band 1 (0); own normal 0.9 (every day 90%): P = 0.999 band 4 (3) -> 11 -> level 3
+    assert out["handovers_over_60min_per_100_beds"].iloc[0] == pytest.approx(2.0)
+    assert out["p_occupancy_ge_0.97"].iloc[0] == pytest.approx(0.25)
+    assert out["opel_score"].iloc[0] == pytest.approx(11.0)
+    assert out["opel_level"].iloc[0] == 3
+    rec = pressure_record(out.iloc[0])
+    assert rec["occupancy"] == 0.96
+    assert rec["occupancy_q0.05"] == 0.94
+    assert rec["p_occupancy_ge_0.97"] == 0.25
+    assert rec["opel_level"] == 3
+    assert rec["parameters"]["handovers_over_60min"] == {"value": 2.0, "band": 4, "points": 3.0}
+    assert rec["missing_parameters"] == []

@@ -21,7 +21,8 @@ ceiling.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -105,42 +106,61 @@ def plan_deferrals(
     out = frame.sort_values([SITE, DATE]).reset_index(drop=True)
     knots = out[list(QUANTILE_COLUMNS)].to_numpy(dtype=float)
     beds = out[BEDS_OPEN].to_numpy(dtype=float)
-    deferrable = np.nan_to_num(out[DEFERRABLE].to_numpy(dtype=float), nan=0.0).astype(int)
+    deferrable = np.maximum(np.nan_to_num(out[DEFERRABLE].to_numpy(dtype=float), nan=0.0), 0)
+    deferrable = deferrable.astype(int)
     days = pd.to_datetime(out[DATE]).to_numpy(dtype="datetime64[D]").astype(np.int64)
     n = len(out)
     p_before, p_after = np.full(n, np.nan), np.full(n, np.nan)
     occ_after, defer = np.full(n, np.nan), np.zeros(n, dtype=int)
     enough = np.zeros(n, dtype=bool)
     freed = np.zeros(n)
-    for _, index in out.groupby(SITE, sort=False).indices.items():
-        for pos, i in enumerate(index):
-            if not (np.isfinite(beds[i]) and beds[i] > 0 and np.isfinite(knots[i]).all()):
-                continue
-            line = ceiling * beds[i]
-            p_before[i] = float(exceedance(knots[i : i + 1], line)[0])
-            d, p = 0, float(exceedance(knots[i : i + 1], line + freed[i])[0])
-            while p > target_probability and d < deferrable[i]:
-                d += 1
-                p = float(exceedance(knots[i : i + 1], line + freed[i] + d * kernel[0])[0])
-            defer[i], p_after[i], enough[i] = d, p, p <= target_probability
-            later = index[pos:]
-            offset = (days[later] - days[i]).astype(np.int64)
-            within = offset < len(kernel)
-            freed[later[within]] += d * kernel[offset[within]]
-            occ_after[i] = (knots[i, QUANTILE_COLUMNS.index(_MEDIAN)] - freed[i]) / beds[i]
+    valid = np.isfinite(beds) & (beds > 0) & np.isfinite(knots).all(axis=1)
+    line = ceiling * beds
+    p_before[valid] = exceedance(knots[valid], line[valid])
+    # all sites at once, one day position at a time: deferrals of earlier days free beds later
+    site = pd.factorize(out[SITE])[0]
+    pos = out.groupby(SITE, sort=False).cumcount().to_numpy()
+    grid = np.full((site.max() + 1 if n else 0, pos.max() + 1 if n else 0), -1)
+    grid[site, pos] = np.arange(n)
+    for k in range(grid.shape[1]):
+        idx = grid[:, k][grid[:, k] >= 0]
+        idx = idx[valid[idx]]
+        if len(idx) == 0:
+            continue
+        # P after deferring 0, 1, ..., all deferrable cases today: the fewest that reach the
+        # target, else all of them
+        counts = np.arange(deferrable[idx].max() + 1)
+        x = (line[idx] + freed[idx])[:, None] + counts[None, :] * kernel[0]
+        p = exceedance(np.repeat(knots[idx], len(counts), axis=0), x.ravel())
+        p = p.reshape(len(idx), len(counts))
+        allowed = counts[None, :] <= deferrable[idx][:, None]
+        ok = (p <= target_probability) & allowed
+        d = np.where(ok.any(axis=1), ok.argmax(axis=1), deferrable[idx])
+        defer[idx] = d
+        p_after[idx] = p[np.arange(len(idx)), d]
+        enough[idx] = ok.any(axis=1)
+        for later in range(k, grid.shape[1]):
+            j = grid[site[idx], later]
+            has = j >= 0
+            offset = np.where(has, days[np.where(has, j, 0)] - days[idx], len(kernel))
+            hit = has & (offset >= 0) & (offset < len(kernel))
+            freed[j[hit]] += d[hit] * kernel[offset[hit]]
+        median = knots[idx, QUANTILE_COLUMNS.index(_MEDIAN)]
+        occ_after[idx] = (median - freed[idx]) / beds[idx]
     out["p_ceiling_before"] = p_before
     out["defer"] = defer
     out["p_ceiling_after"] = p_after
     out["occupancy_after"] = occ_after
     out["enough"] = enough
     out["beds_freed"] = np.where(np.isfinite(p_after), freed, np.nan)
+    records = out[["p_ceiling_before", *ADVICE_COLUMNS[1:-1]]].to_dict("records")
     out["advice"] = [
-        _advice(out.iloc[i], deferrable[i], ceiling, target_probability) for i in range(n)
+        _advice(rec, deferrable[i], ceiling, target_probability) for i, rec in enumerate(records)
     ]
     return out
 
 
-def _advice(row: pd.Series, deferrable: int, ceiling: float, target: float) -> str:
+def _advice(row: Mapping[Any, Any], deferrable: int, ceiling: float, target: float) -> str:
     if not np.isfinite(row["p_ceiling_after"]):
         return "no occupancy forecast (beds open or forecast missing)"
     line = format_occupancy(ceiling, (ceiling,))

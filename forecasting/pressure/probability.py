@@ -239,12 +239,27 @@ def pressure_probabilities(
 ) -> pd.DataFrame:
     """Occupancy quantiles, P(occupancy >= each line) and trust-relative pressure in one go.
 
-    Own normals are taken as of each site's latest cutoff in ``forecast``.
+    Own normals are taken as of each row's cutoff (a backtest's earlier cutoffs never see
+    later days).
+
+    Args:
+        forecast: Forecast frame of beds occupied.
+        history: DemandFrame with the target (beds occupied) and ``beds``.
+        settings: ``occupancy_lines``, ``normal_quantile`` and ``normal_fallback_days``.
     """
     out = occupancy_probabilities(occupancy_quantiles(forecast, history), settings.occupancy_lines)
-    as_of = pd.to_datetime(forecast["cutoff"]).max() if len(forecast) else None
-    normals = own_normal(history, as_of, settings.normal_quantile, settings.normal_fallback_days)
-    return relative_pressure(out, normals)
+    out[OWN_NORMAL] = np.nan
+    cutoffs = pd.to_datetime(out["cutoff"])
+    sites = out[SITE].astype(str)
+    for cutoff in cutoffs.unique():
+        normals = own_normal(
+            history, cutoff, settings.normal_quantile, settings.normal_fallback_days
+        )
+        rows = cutoffs == cutoff
+        out.loc[rows, OWN_NORMAL] = sites[rows].map(normals).to_numpy(dtype=float)
+    knots = out[list(OCCUPANCY_QUANTILE_COLUMNS)].to_numpy(dtype=float)
+    out[P_OWN] = exceedance(knots, out[OWN_NORMAL].to_numpy(dtype=float))
+    return out
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
