@@ -133,14 +133,20 @@ def find_gaps(frame: pd.DataFrame, max_gap_days: int | None = None) -> dict[str,
     Returns:
         The missing days of each site that has any, keyed by site id (sorted).
     """
-    gaps: dict[str, pd.DatetimeIndex] = {}
-    for site, runs in _short_runs(frame, max_gap_days).groupby(SITE, sort=True):
-        days = [
-            pd.date_range(after + pd.Timedelta(days=1), periods=int(length), freq="D")
-            for after, length in zip(runs["after"], runs["length"], strict=True)
-        ]
-        gaps[str(site)] = pd.DatetimeIndex(np.concatenate([day.to_numpy() for day in days]))
-    return gaps
+    runs = _short_runs(frame, max_gap_days)
+    lengths = runs["length"].to_numpy(dtype=np.int64)
+    if not len(lengths):
+        return {}
+    # day k of a run is its "after" day + k + 1: repeat each run, then count within it
+    first = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    step = np.arange(int(lengths.sum())) - first + 1
+    days = np.repeat(runs["after"].to_numpy(dtype="datetime64[D]"), lengths) + step
+    sites = np.repeat(runs[SITE].astype(str).to_numpy(), lengths)
+    missing = pd.Series(days.astype("datetime64[ns]"), index=sites)
+    return {
+        str(site): pd.DatetimeIndex(missing.loc[[site]].to_numpy())
+        for site in sorted(set(sites.tolist()))
+    }
 
 
 def long_gap_days(frame: pd.DataFrame, max_gap_days: int) -> pd.Series:
