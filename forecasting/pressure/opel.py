@@ -9,13 +9,26 @@ Missing parameters. A parameter whose value is missing on a trust-day (its colum
 empty that day: no attendances data, handovers not reported) is skipped, and the score is
 rescaled to the available weight: ``score = points * total_weight / available_weight``, so the
 score stays on the scale of the whole table and the level cut points keep their meaning. The
-skipped parameters are named in ``missing_parameters``.
+skipped parameters are named in ``missing_parameters``. Rescaling assumes the missing parameter
+would have scored like the others: on the sitreps, winters without handover data (2015-17) get
+more level-4 days than later winters for that reason.
 
 Default table (``PressureConfig.parameters``; tuned on the English winter sitreps 2015-21, see
-``experiments/bed_pressure/opel_defaults.py``): forecast occupancy (weight 2), P(occupancy >=
-97%), ambulance handovers over 60 minutes (recent mean per 100 open beds), P(attendance surge)
-and trust-relative pressure P(occupancy >= own 90th percentile). They are a starting point that
-each trust sets locally, with its own escalation policy.
+``experiments/bed_pressure/opel_defaults.py``), score cut points 2, 7, 13 of 18:
+
+=====================  ===================================  ==================  ======
+parameter              source column                        band 2 / 3 / 4 at   weight
+=====================  ===================================  ==================  ======
+occupancy              occupancy (forecast that day)        92% / 95% / 98%     2
+occupancy_ge_97        p_occupancy_ge_0.97                  0.25 / 0.5 / 0.75   1
+handovers_over_60min   handovers_over_60min_per_100_beds    0.3 / 1.0 / 2.0     1
+attendance_surge       p_surge                              0.2 / 0.5 / 0.8     1
+own_normal             p_above_own_normal                   0.25 / 0.5 / 0.75   1
+=====================  ===================================  ==================  ======
+
+On the sitreps (observed occupancy standing in for the forecast) they put about 35% of
+trust-days at level 1, 31% at level 2, 24% at level 3 and 10% at level 4. They are a starting
+point that each trust sets locally, with its own escalation policy.
 
 Handovers are scored per 100 open beds, not relative to the trust's own history: a delay of over
 an hour harms the patient waiting in the ambulance whatever the trust's usual record, and a
