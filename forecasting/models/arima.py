@@ -31,6 +31,15 @@ the mean of the implied log-normal, ``expm1(mu + sigma**2 / 2)``: the expectatio
 adds up over days and sites for capacity planning; the median is ``q0.5`` (``expm1(mu)``). The
 interval ignores parameter uncertainty.
 
+Segments (winter-only data): each site is fitted, rolled forward and forecast from its latest
+segment (run of consecutive days), which :class:`~forecasting.models.base.Forecaster` keeps: a
+state-space filter cannot skip an eight-month gap without imputing across it, so the model learns
+from the current segment (a winter of about 100 days has no annual Fourier terms, see
+:data:`MIN_DAYS_FOR_ANNUAL`). A site whose earlier segments were left out and whose latest one
+has fewer than :data:`MIN_OBSERVATIONS` days gets the seasonal naive forecast (a
+:class:`~forecasting.errors.SeriesFallbackWarning`) until the segment is long enough; a site
+with too short a history altogether is still a data error.
+
 Each site is fitted by the pure function :func:`fit_site` and rolled forward by
 :func:`update_site` (a Kalman filter pass with the parameters unchanged), so an executor (joblib,
 Dask) can dispatch sites; :class:`ArimaForecaster` loops over sites serially. BLAS is limited to one
@@ -194,6 +203,7 @@ class ArimaForecaster(Forecaster):
     """
 
     name = "arima"
+    latest_segment_only = True  # per site, from the latest segment
 
     def __init__(
         self,
@@ -234,9 +244,20 @@ class ArimaForecaster(Forecaster):
         params = self.arima_params
         self.fits_: dict[str, SiteFit] = {}
         self.fallbacks_: dict[str, str] = {}
+        self.short_: dict[str, str] = {}
         for site, y, dates in _site_series(history):
             self._fit_or_fall_back(site, y, dates, params)
-        warn_fallbacks(self.name, self.fallbacks_)
+        warn_fallbacks(self.name, {**self.fallbacks_, **self.short_})
+
+    def _short_segment(self, site: str, exc: InsufficientHistoryError) -> None:
+        """Record a too-short latest segment (seasonal naive until it is long enough), or raise.
+
+        Raises:
+            InsufficientHistoryError: If the site's history had no earlier segment.
+        """
+        if site not in getattr(self, "segmented_sites_", frozenset()):
+            raise exc
+        self.short_[site] = f"latest segment too short: {exc}"
 
     def _fit_or_fall_back(
         self, site: str, y: np.ndarray, dates: pd.DatetimeIndex, params: ArimaParams
@@ -249,6 +270,8 @@ class ArimaForecaster(Forecaster):
         """
         try:
             self.fits_[site] = fit_site(y, dates, params, site=site)
+        except InsufficientHistoryError as exc:
+            self._short_segment(site, exc)
         except DataError:
             raise
         except Exception as exc:  # one site's failure must not end a national run
@@ -258,8 +281,7 @@ class ArimaForecaster(Forecaster):
         params = self.arima_params
         old_fits = self.fits_
         fallbacks = getattr(self, "fallbacks_", {})
-        self.fits_, self.fallbacks_ = {}, {}
-        new: dict[str, str] = {}
+        self.fits_, self.fallbacks_, self.short_ = {}, {}, {}
         for site, y, dates in _site_series(history):
             old = old_fits.get(site)
             if site in fallbacks:
@@ -267,11 +289,14 @@ class ArimaForecaster(Forecaster):
             elif old is None:
                 # A site never fitted has no parameters to keep: it is fitted now.
                 self._fit_or_fall_back(site, y, dates, params)
-                if site in self.fallbacks_:
-                    new[site] = self.fallbacks_[site]
             else:
-                self.fits_[site] = update_site(old, y, dates, params, site=site)
-        warn_fallbacks(self.name, new)
+                self.fits_[site] = old  # kept for when its segment is long enough
+                try:
+                    self.fits_[site] = update_site(old, y, dates, params, site=site)
+                except InsufficientHistoryError as exc:
+                    self._short_segment(site, exc)
+        new = {s: r for s, r in self.fallbacks_.items() if s not in fallbacks}
+        warn_fallbacks(self.name, {**new, **self.short_})
 
     def _predict(self, horizon: int, future: pd.DataFrame | None) -> pd.DataFrame:
         # ``future`` is not used: the regressors are calendar features computed here.
@@ -280,9 +305,11 @@ class ArimaForecaster(Forecaster):
         from forecasting.models.naive import seasonal_naive
 
         params = self.arima_params
-        fallbacks = getattr(self, "fallbacks_", {})
+        fallbacks = {**getattr(self, "fallbacks_", {}), **getattr(self, "short_", {})}
         frames = [seasonal_naive(self.history_, horizon, sites=fallbacks)] if fallbacks else []
         for site, fit in self.fits_.items():
+            if site in fallbacks:
+                continue
             frame = forecast_site(fit, horizon, params)
             frame.insert(0, schema.SITE, site)
             frames.append(frame)

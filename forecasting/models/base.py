@@ -4,6 +4,15 @@ A model is fitted on a DemandFrame (history up to a cutoff) and predicts the nex
 days after the last date of the history it was given, as a forecast frame
 (:mod:`forecasting.forecast_frame`). ``update`` hands the model newer history without
 re-estimating its parameters, so backtests can refit only every k windows.
+
+Segments (winter-only data): every missing day between two rows of a site is a segment
+boundary (:mod:`forecasting.data.segments`). Per-site models set ``latest_segment_only =
+True``: they fit, update and predict from each site's latest segment (a state-space filter
+cannot skip eight months without imputing across the gap, so it learns from the current run of
+days). Global models keep the default ``False``: they get every segment and must keep their
+features inside segments themselves.
+A latest segment shorter than a model needs (:data:`MIN_SEGMENT_DAYS`) gets the seasonal naive
+forecast with a :class:`SeriesFallbackWarning` (:func:`short_segment_reason`).
 """
 
 from __future__ import annotations
@@ -11,12 +20,13 @@ from __future__ import annotations
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
 
 from forecasting.data import schema
+from forecasting.data.segments import has_segments, latest_segment
 from forecasting.errors import NotFittedError, SeriesFallbackWarning
 from forecasting.forecast_frame import FORECAST_COLUMNS, QUANTILE_COLUMNS, sort_quantiles
 
@@ -28,10 +38,12 @@ class Forecaster(ABC):
     """
 
     name: str = "forecaster"
+    latest_segment_only: ClassVar[bool] = False
+    """Whether ``fit``/``update`` keep only each site's latest segment (per-site models)."""
 
     def fit(self, history: pd.DataFrame) -> Self:
         """Estimate the model on ``history`` (a DemandFrame) and remember it for prediction."""
-        self.history_ = _clean_history(history)
+        self.history_ = self._history(history)
         self._fit(self.history_)
         self.fitted_ = True
         return self
@@ -39,9 +51,25 @@ class Forecaster(ABC):
     def update(self, history: pd.DataFrame) -> Self:
         """Give the fitted model newer history without re-estimating its parameters."""
         self._check_fitted()
-        self.history_ = _clean_history(history)
+        self.history_ = self._history(history)
         self._update(self.history_)
         return self
+
+    def _history(self, history: pd.DataFrame) -> pd.DataFrame:
+        """The cleaned history the model works on; records ``segmented_sites_``.
+
+        ``segmented_sites_`` names the sites whose earlier segments were left out (per-site
+        models only): for them a short history is a short latest segment, not short data.
+        """
+        out = _clean_history(history)
+        self.segmented_sites_: frozenset[str] = frozenset()
+        if not (self.latest_segment_only and has_segments(out)):
+            return out
+        latest = latest_segment(out)
+        before = out.groupby(schema.SITE, sort=False)[schema.DATE].size()
+        after = latest.groupby(schema.SITE, sort=False)[schema.DATE].size()
+        self.segmented_sites_ = frozenset(before.index[before > after.reindex(before.index)])
+        return latest
 
     def predict(self, horizon: int, future: pd.DataFrame | None = None) -> pd.DataFrame:
         """Forecast ``horizon`` days after each site's last date.
@@ -111,12 +139,20 @@ class Forecaster(ABC):
         }
 
 
-def _clean_history(history: pd.DataFrame) -> pd.DataFrame:
+def _clean_history(history: pd.DataFrame, latest: bool = False) -> pd.DataFrame:
+    """``history`` sorted by site and date, site ids as strings.
+
+    Args:
+        history: A DemandFrame.
+        latest: Keep only each site's latest segment (run of consecutive days).
+    """
     missing = [c for c in schema.REQUIRED_COLUMNS if c not in history.columns]
     if missing:
         raise ValueError(f"history lacks column(s) {missing}; pass a DemandFrame")
     out = history.sort_values([schema.SITE, schema.DATE]).reset_index(drop=True)
     out[schema.SITE] = out[schema.SITE].astype(str)
+    if latest and has_segments(out):
+        out = latest_segment(out)
     return out
 
 
@@ -142,6 +178,17 @@ def degenerate_reason(y: np.ndarray) -> str | None:
     if np.ptp(v) == 0:
         return f"constant ({v[0]:g}) in the estimation window"
     return None
+
+
+MIN_SEGMENT_DAYS = 28
+"""Fewest days of a site's latest segment a smoothing model fits or rolls forward on."""
+
+
+def short_segment_reason(n_days: int, minimum: int = MIN_SEGMENT_DAYS) -> str | None:
+    """Why a latest segment of ``n_days`` days is too short for a model, or ``None``."""
+    if n_days >= minimum:
+        return None
+    return f"latest segment has {n_days} day(s); the model needs at least {minimum}"
 
 
 def future_dates(last: pd.Timestamp, horizon: int) -> pd.DatetimeIndex:

@@ -12,7 +12,9 @@ def calibration_split(meta: pd.DataFrame, days: int) -> tuple[np.ndarray, np.nda
     """Masks of the calibration rows (last ``days`` cutoffs) and of the rows to fit on.
 
     The fit rows have targets on or before the first calibration cutoff, so the calibration
-    model never sees a day it is scored on.
+    model never sees a day it is scored on. When that leaves nothing to fit on (a history
+    shorter than the window, say the first weeks of a winter segment), the calibration
+    window shrinks to the later half of the cutoffs (in-sample if even that leaves nothing).
 
     Args:
         meta: Meta columns of the design rows (``cutoff``, ``date``).
@@ -25,7 +27,13 @@ def calibration_split(meta: pd.DataFrame, days: int) -> tuple[np.ndarray, np.nda
     cal = (meta["cutoff"] > last - pd.Timedelta(days=days)).to_numpy()
     first_cal = meta.loc[cal, "cutoff"].min()
     train = (meta["date"] <= first_cal).to_numpy()
-    return train, cal
+    if train.any() or len(meta) == 0:
+        return train, cal
+    first = meta["cutoff"].min()
+    half = max((last - first).days // 2, 1)
+    if half >= days:
+        return cal, cal
+    return calibration_split(meta, half)
 
 
 def per_horizon(

@@ -19,6 +19,8 @@ class EnsembleForecaster(Forecaster):
     Averaging quantiles (rather than mixing distributions) keeps them monotone and tends to
     give sharper, well-calibrated intervals when members' errors are not perfectly correlated.
 
+    The members get the whole history (each keeps the segments it needs).
+
     Args:
         members: Unfitted member models.
         weights: One weight per member (normalised); equal weights if ``None``.

@@ -1,4 +1,14 @@
-"""Exponential smoothing (ETS) per site, via statsmodels, on the log scale."""
+"""Exponential smoothing (ETS) per site, via statsmodels, on the log scale.
+
+Segments (winter-only data): the model fits, updates and predicts from each site's latest
+segment (run of consecutive days; :class:`~forecasting.models.base.Forecaster` keeps it). A
+state-space filter cannot skip an eight-month gap without imputing across it, so it learns from
+the current segment. An update whose latest segment starts after the fitted one re-runs the
+filter, with the fitted parameters, from the new segment's first day in phase with the fit's
+first day, so the weekly shape stays on its weekdays. A latest segment shorter than
+:data:`~forecasting.models.base.MIN_SEGMENT_DAYS` gets the seasonal naive forecast (a
+:class:`~forecasting.errors.SeriesFallbackWarning`) until it is long enough.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +23,13 @@ from scipy.stats import norm
 from forecasting.data import schema
 from forecasting.errors import DataError
 from forecasting.forecast_frame import QUANTILE_COLUMNS, QUANTILES
-from forecasting.models.base import Forecaster, degenerate_reason, future_dates, warn_fallbacks
+from forecasting.models.base import (
+    Forecaster,
+    degenerate_reason,
+    future_dates,
+    short_segment_reason,
+    warn_fallbacks,
+)
 
 # (trend, damped) candidates; seasonality is always additive weekly on log1p counts
 CANDIDATES: tuple[tuple[str | None, bool], ...] = ((None, False), ("add", True))
@@ -117,6 +133,7 @@ class ETSForecaster(Forecaster):
     """
 
     name = "ets"
+    latest_segment_only = True  # per site, from the latest segment
 
     def __init__(
         self,
@@ -141,62 +158,70 @@ class ETSForecaster(Forecaster):
             dates, fourier_k=self.fourier_k, country=self.country, subdiv=self.subdiv
         ).to_numpy()
 
-    def _series(self, history: pd.DataFrame, estimate: bool = False) -> dict[str, np.ndarray]:
-        """log1p series per site, calendar effects removed.
+    def _site_series(self, site: str, g: pd.DataFrame, estimate: bool = False) -> np.ndarray:
+        """log1p series of one site (its latest segment), calendar effects removed.
 
         With ``estimate`` the trailing ``max_history_days`` (the fit's window, whose first day is
-        kept in ``starts_``); otherwise the days from :func:`roll_start` on.
+        kept in ``starts_``, and the calendar coefficients in ``betas_``); otherwise the days
+        from :func:`roll_start` on.
         """
         from forecasting.models.regressors import weekly_difference_regression
 
         if estimate:
-            self.betas_: dict[str, np.ndarray] = {}
-            self.starts_: dict[str, pd.Timestamp] = {}
-        out = {}
-        skip = getattr(self, "fallbacks_", {})  # sites forecast by the seasonal naive model
-        for site, g in history.groupby(schema.SITE, sort=True):
-            if str(site) in skip:
-                continue
+            g = g.iloc[-self.max_history_days :]
+            self.starts_[site] = pd.Timestamp(g[schema.DATE].iloc[0])
+        else:
+            dates = g[schema.DATE]
+            start = roll_start(
+                self.starts_[site],
+                dates.iloc[0],
+                dates.iloc[-1],
+                self.season,
+                ROLL_WINDOW_FACTOR * self.max_history_days,
+            )
+            g = g[dates >= start]
+        y = g[schema.TARGET].to_numpy(dtype=float)
+        z = np.log1p(np.nan_to_num(y, nan=float(np.nanmean(y))))
+        if self.calendar:
+            X = self._regressors(pd.DatetimeIndex(g[schema.DATE]))
             if estimate:
-                g = g.iloc[-self.max_history_days :]
-                self.starts_[str(site)] = pd.Timestamp(g[schema.DATE].iloc[0])
-            else:
-                dates = g[schema.DATE]
-                start = roll_start(
-                    self.starts_[str(site)],
-                    dates.iloc[0],
-                    dates.iloc[-1],
-                    self.season,
-                    ROLL_WINDOW_FACTOR * self.max_history_days,
-                )
-                g = g[dates >= start]
-            y = g[schema.TARGET].to_numpy(dtype=float)
-            z = np.log1p(np.nan_to_num(y, nan=float(np.nanmean(y))))
-            if self.calendar:
-                X = self._regressors(pd.DatetimeIndex(g[schema.DATE]))
-                if estimate:
-                    const = np.ones((len(z), 1))
-                    beta = weekly_difference_regression(z, np.hstack([const, X]))
-                    self.betas_[str(site)] = beta[1:]
-                z = z - X @ self.betas_[str(site)]
-            out[str(site)] = z
-        return out
+                const = np.ones((len(z), 1))
+                beta = weekly_difference_regression(z, np.hstack([const, X]))
+                self.betas_[site] = beta[1:]
+            z = z - X @ self.betas_[site]
+        return z
 
     def _fit(self, history: pd.DataFrame) -> None:
         self.fallbacks_: dict[str, str] = {}
-        for site, g in history.groupby(schema.SITE, sort=True):
-            reason = degenerate_reason(g[schema.TARGET].to_numpy()[-self.max_history_days :])
-            if reason is not None:
-                self.fallbacks_[str(site)] = reason
+        self.short_: dict[str, str] = {}
         self.fits_: dict[str, _SiteFit] = {}
-        for site, y in self._series(history, estimate=True).items():
-            try:
-                self.fits_[site] = fit_site(y, self.season)
-            except DataError:
-                raise
-            except Exception as exc:  # one site's failure must not end a national run
-                self.fallbacks_[site] = f"ETS could not be fitted: {exc}"
-        warn_fallbacks(self.name, self.fallbacks_)
+        self.betas_: dict[str, np.ndarray] = {}
+        self.starts_: dict[str, pd.Timestamp] = {}
+        for site, g in history.groupby(schema.SITE, sort=True):
+            self._fit_site(str(site), g)
+        warn_fallbacks(self.name, {**self.fallbacks_, **self.short_})
+
+    def _fit_site(self, site: str, g: pd.DataFrame) -> None:
+        """Estimate one site, or record why it gets the seasonal naive forecast.
+
+        A latest segment too short is recorded in ``short_`` (the site is fitted once its
+        segment is long enough); a degenerate series or a failed fit in ``fallbacks_``.
+        """
+        short = short_segment_reason(len(g))
+        if short is not None:
+            self.short_[site] = short
+            return
+        reason = degenerate_reason(g[schema.TARGET].to_numpy()[-self.max_history_days :])
+        if reason is not None:
+            self.fallbacks_[site] = reason
+            return
+        y = self._site_series(site, g, estimate=True)
+        try:
+            self.fits_[site] = fit_site(y, self.season)
+        except DataError:
+            raise
+        except Exception as exc:  # one site's failure must not end a national run
+            self.fallbacks_[site] = f"ETS could not be fitted: {exc}"
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Unpickle; a model pickled before ``starts_`` existed gets its fit's first days back.
@@ -214,18 +239,36 @@ class ETSForecaster(Forecaster):
     def _update(self, history: pd.DataFrame) -> None:
         """Re-run the filter with the fitted parameters, from the fit's first day.
 
-        No re-estimation; the fitted initial states stay on the weekdays they were estimated on.
+        No re-estimation; the fitted initial states stay on the weekdays they were estimated on
+        (a later segment is filtered from its first day in phase with them). A site never fitted
+        (new, or whose segment was too short) is fitted now; a site whose latest segment is too
+        short gets the seasonal naive forecast until it is long enough.
         """
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            for site, y in self._series(history).items():
-                f = self.fits_[site]
+        self.short_ = {}
+        new: dict[str, str] = {}
+        for site, g in history.groupby(schema.SITE, sort=True):
+            site = str(site)
+            if site in self.fallbacks_:
+                continue
+            if site not in self.fits_:
+                self._fit_site(site, g)
+                new.update({site: self.fallbacks_[site]} if site in self.fallbacks_ else {})
+                continue
+            short = short_segment_reason(len(g))
+            if short is not None:
+                self.short_[site] = short
+                continue
+            y = self._site_series(site, g)
+            f = self.fits_[site]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
                 f.results = _model(y, f.trend, f.damped, self.season).smooth(f.params)
+        warn_fallbacks(self.name, {**new, **self.short_})
 
     def _predict(self, horizon: int, future: pd.DataFrame | None) -> pd.DataFrame:
         from forecasting.models.naive import seasonal_naive
 
-        fallbacks = getattr(self, "fallbacks_", {})
+        fallbacks = {**getattr(self, "fallbacks_", {}), **getattr(self, "short_", {})}
         frames = [seasonal_naive(self.history_, horizon, self.season, sites=fallbacks)]
         z = norm.ppf(QUANTILES)
         for site, g in self.history_.groupby(schema.SITE, sort=True):

@@ -4,6 +4,15 @@ Per site, ETS (weekly, log scale) tracks the level and weekday shape; one LightG
 sites learns what ETS cannot see (holidays, the annual cycle, recent surges, exogenous
 drivers) as a correction in log space. Quantiles are conformal: residual quantiles per
 horizon on held-out recent cutoffs.
+
+Segments (winter-only data): the ETS parameters are estimated on each site's latest segment
+(run of consecutive days) — a state-space filter cannot skip an eight-month gap without
+imputing across it — and the states are filtered with them over every segment separately, each
+from its first day in phase with the estimation window's start (the weekdays of the fitted
+initial seasonal states). The correction model learns from all segments: its training rows
+never span a gap (:class:`~forecasting.features.builder.DirectFeatures`). A site whose latest
+segment is shorter than :data:`~forecasting.models.base.MIN_SEGMENT_DAYS` gets the seasonal
+naive forecast until it is long enough.
 """
 
 from __future__ import annotations
@@ -15,10 +24,16 @@ import numpy as np
 import pandas as pd
 
 from forecasting.data import schema
+from forecasting.data.segments import segment_ids
 from forecasting.errors import DataError
 from forecasting.features.builder import DirectFeatures
 from forecasting.forecast_frame import QUANTILE_COLUMNS, QUANTILES
-from forecasting.models.base import Forecaster, degenerate_reason, warn_fallbacks
+from forecasting.models.base import (
+    Forecaster,
+    degenerate_reason,
+    short_segment_reason,
+    warn_fallbacks,
+)
 from forecasting.models.conformal import calibration_split, per_horizon
 from forecasting.models.ets import _model, _SiteFit, fit_site, in_phase_start
 from forecasting.models.lightgbm import DEFAULT_PARAMS
@@ -134,30 +149,59 @@ class HybridForecaster(Forecaster):
             self.betas_[site] = weekly_difference_regression(z[-n:], design[-n:])[1:]
         return z - X @ self.betas_[site]
 
-    def _states(self, history: pd.DataFrame) -> None:
-        """Filter each site's ETS states with the fitted parameters.
+    def _states(self, history: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Filter each site's ETS states with the fitted parameters, segment by segment.
 
-        The filter starts on the history's first day in phase with the estimation window's start
-        (``anchors_``), so the seasonal states keep their weekdays whatever the history's start.
+        Each segment's filter starts on its first day in phase with the estimation window's
+        start (``anchors_``), so the seasonal states keep their weekdays whatever the history's
+        start. ``states_[site]`` holds one row per day from ``starts_[site]`` (the first
+        segment's filter start) to the last day, NaN on days no filter covers (gaps).
+
+        Returns:
+            Per site, the days since the filter start of each day's segment (NaN in gaps).
         """
         self.states_: dict[str, pd.DataFrame] = {}
         self.starts_: dict[str, pd.Timestamp] = {}
+        since: dict[str, np.ndarray] = {}
+        skip = getattr(self, "short_", {})
+        for site, g in history.groupby(schema.SITE, sort=True):
+            if str(site) not in self.fits_ or str(site) in skip:  # seasonal naive
+                continue
+            runs = self._filtered_runs(str(site), g)
+            if not runs:
+                continue
+            start = runs[0][0]
+            days = (pd.Timestamp(g[schema.DATE].iloc[-1]) - start).days + 1
+            names = list(runs[0][1].columns)
+            values = np.full((days, len(names)), np.nan)
+            elapsed = np.full(days, np.nan)
+            for first, states in runs:
+                at = (first - start).days
+                values[at : at + len(states)] = states.to_numpy()
+                elapsed[at : at + len(states)] = np.arange(len(states))
+            self.states_[str(site)] = pd.DataFrame(values, columns=names)
+            self.starts_[str(site)] = start
+            since[str(site)] = elapsed
+        return since
+
+    def _filtered_runs(self, site: str, g: pd.DataFrame) -> list[tuple[pd.Timestamp, pd.DataFrame]]:
+        """``(filter start, states)`` of each segment of one site long enough to filter."""
+        fit = self.fits_[site]
+        names = ["level", "trend", "seasonal"] if fit.trend else ["level", "seasonal"]
+        out = []
+        ids = segment_ids(g[schema.DATE].to_numpy())
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            for site, g in history.groupby(schema.SITE, sort=True):
-                if str(site) not in self.fits_:  # a fallback site: seasonal naive
+            for _, run in g.groupby(ids, sort=True):
+                start = in_phase_start(self.anchors_[site], run[schema.DATE].iloc[0], self.season)
+                run = run[run[schema.DATE] >= start]
+                if len(run) < self.season:
                     continue
-                start = in_phase_start(
-                    self.anchors_[str(site)], g[schema.DATE].iloc[0], self.season
-                )
-                g = g[g[schema.DATE] >= start]
-                y = self._log_series(g)
-                fit = self.fits_[str(site)]
+                y = self._log_series(run)
                 model = _model(y, fit.trend, fit.damped, self.season)
                 _, states = model.smooth(fit.params, return_raw=True)  # 30x cheaper than results
-                names = ["level", "trend", "seasonal"] if fit.trend else ["level", "seasonal"]
-                self.states_[str(site)] = pd.DataFrame(np.asarray(states), columns=names)
-                self.starts_[str(site)] = start
+                out.append((start, pd.DataFrame(np.asarray(states), columns=names)))
+        return out
 
     def _base(self, meta: pd.DataFrame) -> np.ndarray:
         out = np.empty(len(meta))
@@ -180,41 +224,72 @@ class HybridForecaster(Forecaster):
 
     def _fit(self, history: pd.DataFrame) -> None:
         self.sites_ = sorted(history[schema.SITE].astype(str).unique())
-        self.fits_ = {}
+        self.fits_: dict[str, _SiteFit] = {}
         self.betas_: dict[str, np.ndarray] = {}
         self.anchors_: dict[str, pd.Timestamp] = {}
         self.fallbacks_: dict[str, str] = {}
+        self.short_: dict[str, str] = {}
         for site, g in history.groupby(schema.SITE, sort=True):
-            reason = degenerate_reason(g[schema.TARGET].to_numpy()[-self.max_history_days :])
-            if reason is None:
-                try:
-                    y = self._log_series(g, estimate=True)
-                    self.fits_[str(site)] = fit_site(y[-self.max_history_days :], self.season)
-                except DataError:
-                    raise
-                except Exception as exc:  # one site's failure must not end a national run
-                    reason = f"ETS could not be fitted: {exc}"
-            if reason is not None:
-                self.fallbacks_[str(site)] = reason
-                continue
-            first = max(len(g) - self.max_history_days, 0)
-            self.anchors_[str(site)] = pd.Timestamp(g[schema.DATE].iloc[first])
-        warn_fallbacks(self.name, self.fallbacks_)
+            self._fit_site(str(site), g)
+        warn_fallbacks(self.name, {**self.fallbacks_, **self.short_})
         self.model_: Any = None
         if not self.fits_:
             return
-        self._states(history)
+        since = self._states(history)
         X, y, meta = self._builder().training_rows(history, self.max_horizon)
-        start = meta["site_id"].astype(str).map(self.starts_)
-        ok = meta["site_id"].astype(str).isin(list(self.fits_)).to_numpy()
-        ok &= ((meta["cutoff"] - start).dt.days >= self.warmup_days).fillna(False).to_numpy()
-        ok &= np.isfinite(meta["level"].to_numpy()) & (meta["level"].to_numpy() > 0)
+        ok = self._trainable(meta, since)
+        if not ok.any():
+            reason = f"no cutoff has {self.warmup_days} days of its segment behind it to learn from"
+            warn_fallbacks(self.name, {site: reason for site in self.fits_})
+            return
         X, y, meta = X[ok].reset_index(drop=True), y[ok], meta[ok].reset_index(drop=True)
         base = self._base(meta)
         target = np.log1p(y) - base
         D = self._design(X, meta, base)
         self.residual_quantiles_, self.mean_factor_ = self._calibrate(D, target, meta)
         self.model_ = self._lgb().fit(D, target)
+
+    def _fit_site(self, site: str, g: pd.DataFrame) -> None:
+        """Estimate one site's ETS on its latest segment, or record why it falls back.
+
+        A latest segment too short goes to ``short_`` (fitted once it is long enough); a
+        degenerate series or a failed fit to ``fallbacks_``.
+        """
+        g = _latest_rows(g)
+        short = short_segment_reason(len(g))
+        if short is not None:
+            self.short_[site] = short
+            return
+        reason = degenerate_reason(g[schema.TARGET].to_numpy()[-self.max_history_days :])
+        if reason is None:
+            try:
+                y = self._log_series(g, estimate=True)
+                self.fits_[site] = fit_site(y[-self.max_history_days :], self.season)
+            except DataError:
+                raise
+            except Exception as exc:  # one site's failure must not end a national run
+                reason = f"ETS could not be fitted: {exc}"
+        if reason is not None:
+            self.fallbacks_[site] = reason
+            return
+        first = max(len(g) - self.max_history_days, 0)
+        self.anchors_[site] = pd.Timestamp(g[schema.DATE].iloc[first])
+
+    def _trainable(self, meta: pd.DataFrame, since: dict[str, np.ndarray]) -> np.ndarray:
+        """Rows of fitted sites whose cutoff has ``warmup_days`` of filtering in its segment."""
+        sites = meta["site_id"].astype(str)
+        ok = sites.isin(list(self.states_)).to_numpy()
+        ok &= np.isfinite(meta["level"].to_numpy()) & (meta["level"].to_numpy() > 0)
+        elapsed = np.full(len(meta), np.nan)
+        for site, idx in meta[ok].groupby(sites[ok], sort=False).indices.items():
+            rows = meta[ok].iloc[idx]
+            offset = (rows["cutoff"] - self.starts_[str(site)]).dt.days.to_numpy()
+            inside = (offset >= 0) & (offset < len(since[str(site)]))
+            values = np.full(len(rows), np.nan)
+            values[inside] = since[str(site)][offset[inside]]
+            elapsed[np.flatnonzero(ok)[idx]] = values
+        with np.errstate(invalid="ignore"):
+            return ok & (elapsed >= self.warmup_days)
 
     def _calibrate(
         self, D: pd.DataFrame, target: np.ndarray, meta: pd.DataFrame
@@ -228,6 +303,26 @@ class HybridForecaster(Forecaster):
         return q, factor
 
     def _update(self, history: pd.DataFrame) -> None:
+        """Re-filter the states with the fitted parameters; fit sites never fitted.
+
+        A site new to the model, or whose latest segment was too short at fit, gets its ETS
+        estimated now (the correction model is kept); a site whose latest segment is too short
+        gets the seasonal naive forecast until it is long enough.
+        """
+        self.short_ = {}
+        new: dict[str, str] = {}
+        for site, g in history.groupby(schema.SITE, sort=True):
+            site = str(site)
+            if site in self.fallbacks_:
+                continue
+            if site not in self.fits_:
+                self._fit_site(site, g)
+                new.update({site: self.fallbacks_[site]} if site in self.fallbacks_ else {})
+                continue
+            short = short_segment_reason(len(_latest_rows(g)))
+            if short is not None:
+                self.short_[site] = short
+        warn_fallbacks(self.name, {**new, **self.short_})
         if self.fits_:
             self._states(history)
 
@@ -246,12 +341,15 @@ class HybridForecaster(Forecaster):
             raise ValueError(f"horizon {horizon} exceeds max_horizon {self.max_horizon}; refit")
         from forecasting.models.naive import seasonal_naive
 
-        fallbacks = getattr(self, "fallbacks_", {})
-        naive = seasonal_naive(self.history_, horizon, self.season, sites=fallbacks)
-        if self.model_ is None:  # every site fell back
+        fallbacks = {**getattr(self, "fallbacks_", {}), **getattr(self, "short_", {})}
+        sites = set(self.history_[schema.SITE].astype(str))
+        fitted_sites = set() if self.model_ is None else set(getattr(self, "states_", {}))
+        fitted_sites = (fitted_sites & sites) - set(fallbacks)
+        naive = seasonal_naive(self.history_, horizon, self.season, sites=sites - fitted_sites)
+        if not fitted_sites:
             return naive
         X, meta = self._builder().prediction_rows(self.history_, horizon, future)
-        fitted = ~meta["site_id"].astype(str).isin(list(fallbacks)).to_numpy()
+        fitted = meta["site_id"].astype(str).isin(list(fitted_sites)).to_numpy()
         X, meta = X[fitted].reset_index(drop=True), meta[fitted].reset_index(drop=True)
         base = self._base(meta)
         centre = base + self.model_.predict(self._design(X, meta, base))
@@ -259,6 +357,14 @@ class HybridForecaster(Forecaster):
         out = meta.drop(columns="level").copy()
         out["mean"] = np.exp(centre) * self.mean_factor_[h] - 1
         out[list(QUANTILE_COLUMNS)] = np.expm1(centre[:, None] + self.residual_quantiles_[h])
-        if not fallbacks:
+        if naive.empty:
             return out
         return pd.concat([out, naive[out.columns]], ignore_index=True)
+
+
+def _latest_rows(g: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the latest segment of one site's rows, sorted by date."""
+    ids = segment_ids(g[schema.DATE].to_numpy())
+    if len(ids) == 0:
+        return g
+    return g.iloc[int(np.argmax(ids == ids[-1])) :]

@@ -1,4 +1,10 @@
-"""A global LightGBM model over all sites, direct multi-horizon, with calibrated quantiles."""
+"""A global LightGBM model over all sites, direct multi-horizon, with calibrated quantiles.
+
+Segments (winter-only data): the model learns from every segment (run of consecutive days) of
+every site; its design rows never span a gap (:class:`~forecasting.features.builder.
+DirectFeatures`: features whose lookback leaves the cutoff's segment are missing, targets stay
+in it) and it predicts from each site's latest segment.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""The weekly seasonal naive baseline every report compares to."""
+"""The weekly seasonal naive baseline every report compares to.
+
+Segments (winter-only data): the forecast and its error quantiles come from each site's latest
+segment (run of consecutive days) only, never from days before a gap.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.data import schema
+from forecasting.data.segments import has_segments, latest_segment
 from forecasting.forecast_frame import QUANTILE_COLUMNS, QUANTILES
 from forecasting.models.base import Forecaster, future_dates
 
@@ -24,6 +29,7 @@ class SeasonalNaive(Forecaster):
     """
 
     name = "snaive"
+    latest_segment_only = True  # per site, from the latest segment
 
     def __init__(self, season: int = 7, error_window: int = 365) -> None:
         self.season = season
@@ -47,7 +53,8 @@ def seasonal_naive(
 
     Also the fallback of the other models for a site they cannot forecast: missing or
     non-finite counts are carried forward (zero before the first observed day), so the
-    forecast is always finite.
+    forecast is always finite. Only each site's latest segment is used: a segment shorter than
+    a season repeats its last value where the same weekday is not in it.
 
     Args:
         history: A DemandFrame sorted by site and date.
@@ -57,6 +64,8 @@ def seasonal_naive(
         sites: Only these sites; all if ``None``.
     """
     frames = []
+    if has_segments(history):
+        history = latest_segment(history)
     for site, g in history.groupby(schema.SITE, sort=True):
         if sites is not None and str(site) not in sites:
             continue
