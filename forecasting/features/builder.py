@@ -2,6 +2,13 @@
 
 Rows pair cutoff-relative lags (data up to the cutoff only) with features of the target day
 (calendar, holidays, known-future exogenous values). The target is scaled by the cutoff's level.
+
+Segments (winter-only data): every missing day between two rows of a site is a segment boundary
+(:mod:`forecasting.data.segments`). Rows are built per site and segment (run of consecutive
+days), so no lag, rolling window, same-weekday or yearly lag spans a gap: a feature whose
+lookback leaves the cutoff's segment is missing (NaN, which LightGBM handles), and targets stay
+inside the cutoff's segment. Prediction rows come from each site's latest segment. A contiguous
+series is one segment: its rows are exactly those of the whole series.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.data import schema
+from forecasting.data.segments import segment_ids
 from forecasting.errors import DataError
 from forecasting.features.calendar import CalendarFeatures, HolidayFeatures
 from forecasting.features.lags import LagFeatures
@@ -79,16 +87,18 @@ class DirectFeatures:
     ) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
         """Rows for every cutoff with ``min_history`` days behind it and its target observed.
 
+        Cutoffs, their lookbacks and their targets all lie in one segment of the site.
+
         Args:
-            frame: A DemandFrame (contiguous days per site).
+            frame: A DemandFrame (missing days between a site's rows are segment boundaries).
             horizon: Largest horizon; rows are made for 1..horizon.
-            stride: Use every ``stride``-th cutoff (thins large panels).
+            stride: Use every ``stride``-th cutoff of each segment (thins large panels).
 
         Returns:
             Features, observed targets (raw counts) and meta columns (``META_COLUMNS``).
         """
         Xs, ys, metas = [], [], []
-        for site, g in _sites(frame):
+        for site, g in _runs(frame):
             y = g[schema.TARGET].to_numpy(dtype=float)
             n = len(y)
             cut = np.arange(self.min_history - 1, n - 1, stride)
@@ -104,7 +114,8 @@ class DirectFeatures:
             metas.append(meta)
         if not Xs:
             raise DataError(
-                f"no site has more than {self.min_history} days of history to learn from",
+                f"no site has more than {self.min_history} consecutive days of history to "
+                "learn from",
                 fix="supply more history",
             )
         return (
@@ -116,13 +127,14 @@ class DirectFeatures:
     def prediction_rows(
         self, frame: pd.DataFrame, horizon: int, future: pd.DataFrame | None = None
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Rows for horizons 1..horizon after each site's last day.
+        """Rows for horizons 1..horizon after each site's last day, from its latest segment.
 
         Raises:
             DataError: If an exogenous column's future values are missing.
         """
         Xs, metas = [], []
         for site, g in _sites(frame):
+            g = _latest_run(g)
             y = g[schema.TARGET].to_numpy(dtype=float)
             c = np.full(horizon, len(y) - 1)
             h = np.arange(1, horizon + 1)
@@ -140,15 +152,40 @@ def _sites(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     return [(str(s), g) for s, g in ordered.groupby(schema.SITE, sort=True, observed=True)]
 
 
-def _dates(g: pd.DataFrame) -> pd.DatetimeIndex:
+def _runs(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """Each site's segments (runs of consecutive days), in site then date order."""
+    out = []
+    for site, g in _sites(frame):
+        ids = segment_ids(_unique_dates(g))
+        if len(ids) == 0 or ids[-1] == 0:
+            out.append((site, g))
+            continue
+        out += [(site, run) for _, run in g.groupby(ids, sort=True)]
+    return out
+
+
+def _latest_run(g: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the latest segment of one site's sorted rows."""
+    ids = segment_ids(_unique_dates(g))
+    if len(ids) == 0 or ids[-1] == 0:
+        return g
+    return g.iloc[int(np.argmax(ids == ids[-1])) :]
+
+
+def _unique_dates(g: pd.DataFrame) -> pd.DatetimeIndex:
     d = pd.DatetimeIndex(g[schema.DATE])
-    if len(d) > 1 and (d[-1] - d[0]).days != len(d) - 1:
+    if not d.is_unique:
         raise DataError(
-            f"site '{g[schema.SITE].iloc[0]}' has missing dates",
+            f"site '{g[schema.SITE].iloc[0]}' has duplicate dates",
             column=schema.DATE,
-            fix="load the data with load_demand (gap policy 'fill') first",
+            fix="load the data with load_demand first (one row per site and day)",
         )
     return d
+
+
+def _dates(g: pd.DataFrame) -> pd.DatetimeIndex:
+    """The days of one segment's rows (consecutive by construction)."""
+    return pd.DatetimeIndex(g[schema.DATE])
 
 
 def _exog(g: pd.DataFrame, columns: tuple[str, ...]) -> dict[str, pd.Series]:

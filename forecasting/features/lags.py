@@ -1,12 +1,14 @@
 """Lag and rolling features per forecast horizon, computed only from data up to the cutoff.
 
 For a cutoff index ``c`` (the last observed day) and horizon ``h`` (target day ``c + h``),
-every feature reads ``y[:c + 1]`` only. Values are scaled by the cutoff's 28-day level so one
-global model can serve sites of any size.
+every feature reads ``y[:c + 1]`` only; a lookback before ``y[0]`` is missing (NaN). The
+builder passes one segment (run of consecutive days) at a time, so no feature spans a gap.
+Values are scaled by the cutoff's 28-day level so one global model can serve sites of any size.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,7 +51,7 @@ class LagFeatures:
         """Compute the features of (cutoff, horizon) pairs of one site's daily series.
 
         Args:
-            y: The site's contiguous daily values.
+            y: The site's contiguous daily values (one segment).
             cutoffs: Index of the last observed day of each row.
             horizons: Days ahead of each row (>= 1).
 
@@ -79,7 +81,8 @@ class LagFeatures:
             [_take(y, c + h - 7 * (weeks_back + j)) for j in range(self.same_weekday_weeks)]
         )
         out["sameweekday_last_rel"] = same[0] / level
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # none in a short segment: NaN
             out[f"sameweekday_mean{self.same_weekday_weeks}_rel"] = np.nanmean(same, axis=0) / level
         if self.yearly:
             out["lastyear_rel"] = _take(y, c + h - 364) / level
