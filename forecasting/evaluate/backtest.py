@@ -2,12 +2,18 @@
 
 Each chunk of windows that shares one fit is a pure function of the frame, so chunks are
 independent tasks for the executor (serial today, joblib with ``n_jobs``; Dask later).
+
+Segments (winter-only data): a cutoff is kept only where the panel (the union of all sites'
+days) has the cutoff and every day of the horizon after it, so no window falls in a gap; at
+each cutoff only the sites with a row on that day are forecast (a site whose segment ended, or
+that is absent that winter, sits the window out).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from forecasting.data import schema
@@ -18,22 +24,51 @@ Progress = Callable[[int], None]
 
 
 def cutoffs_for(frame: pd.DataFrame, horizon: int, step: int, windows: int) -> list[pd.Timestamp]:
-    """The ``windows`` cutoffs, ``step`` days apart, the last leaving ``horizon`` days to score.
+    """The ``windows`` latest cutoffs, ``step`` days apart, each followed by ``horizon`` days.
+
+    Candidates step back by ``step`` from the last day that leaves ``horizon`` days to score;
+    one is kept only if the panel (the union of all sites' days) has it and each of the
+    ``horizon`` days after it, and at least ``2 * horizon + 28`` days of data precede it. On a
+    contiguous panel these are the ``windows`` cutoffs ending ``horizon`` days before the end.
 
     Raises:
-        DataError: If the data is too short for that many windows.
+        DataError: If fewer than ``windows`` such cutoffs exist (the message says how many).
     """
-    last = pd.Timestamp(frame[schema.DATE].max())
-    first = pd.Timestamp(frame[schema.DATE].min())
-    final = last - pd.Timedelta(days=horizon)
-    cuts = [final - pd.Timedelta(days=step * (windows - 1 - i)) for i in range(windows)]
-    if cuts[0] - first < pd.Timedelta(days=2 * horizon + 28):
+    days = _panel_days(frame)
+    first, last = days[0], days[-1]
+    final = last - horizon
+    earliest = first + 2 * horizon + 28
+    run = _run_ahead(days)  # consecutive panel days from each day on, itself included
+    present = np.zeros(last - first + 1, dtype=np.int64)
+    present[days - first] = run
+    candidates = np.arange(final, earliest - 1, -step, dtype=np.int64)
+    ok = present[candidates - first] >= horizon + 1
+    cuts = candidates[ok][:windows]
+    if len(cuts) < windows:
+        day = np.datetime64(int(final), "D")
         raise DataError(
-            f"{windows} windows of step {step} leave too little history before the first cutoff "
-            f"({cuts[0]:%Y-%m-%d}; data starts {first:%Y-%m-%d})",
+            f"{windows} windows of step {step} need {windows} cutoffs with {horizon} observed "
+            f"days after each and {2 * horizon + 28} days of data before; found {len(cuts)} "
+            f"(stepping back from {pd.Timestamp(day):%Y-%m-%d}; data starts "
+            f"{pd.Timestamp(np.datetime64(int(first), 'D')):%Y-%m-%d})",
             fix="use fewer --windows or a smaller --step",
         )
-    return cuts
+    return [pd.Timestamp(np.datetime64(int(c), "D")) for c in cuts[::-1]]
+
+
+def _panel_days(frame: pd.DataFrame) -> np.ndarray:
+    """The sorted unique days of the panel, as integer days since the epoch."""
+    dates = pd.DatetimeIndex(frame[schema.DATE]).normalize().unique().sort_values()
+    return dates.to_numpy(dtype="datetime64[D]").astype(np.int64)
+
+
+def _run_ahead(days: np.ndarray) -> np.ndarray:
+    """For each of the sorted unique ``days``, how many consecutive days start there."""
+    out = np.ones(len(days), dtype=np.int64)
+    for i in range(len(days) - 2, -1, -1):
+        if days[i + 1] == days[i] + 1:
+            out[i] = out[i + 1] + 1
+    return out
 
 
 def run_chunk(
@@ -41,13 +76,18 @@ def run_chunk(
 ) -> pd.DataFrame:
     """Fit at the first cutoff of ``cuts``, roll forward through the rest (no ``y`` joined).
 
-    At each cutoff the model sees the rows up to it; the target days' rows reach ``predict``
-    only as known-future exogenous values, without the target.
+    At each cutoff the model sees the rows up to it of the sites with a row on the cutoff day
+    (the others sit the window out; a chunk may straddle a segment gap, so sites come and go
+    between updates); the target days' rows reach ``predict`` only as known-future exogenous
+    values, without the target.
     """
     model = clone(template)
     out = []
     for i, cut in enumerate(cuts):
         history = frame[frame[schema.DATE] <= cut]
+        active = history.loc[history[schema.DATE] == cut, schema.SITE].unique()
+        if len(active) < history[schema.SITE].nunique():
+            history = history[history[schema.SITE].isin(active)]
         if i == 0:
             model.fit(history)
         else:
