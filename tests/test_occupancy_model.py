@@ -22,7 +22,7 @@ from forecasting.models import make_model
 from forecasting.models.occupancy import OccupancyForecaster
 
 FAST = {"n_estimators": 20, "num_leaves": 7, "min_child_samples": 5}
-PREV_LEVEL = ["prev_segment_occ", "prev_segment_gap"]
+PREV_LEVEL = ["prev_segment_occ", "prev_segment_gap", "prev_profile_step"]
 
 
 def _site(site: str, seed: int, beds: float = 400.0, days: int = 70) -> pd.DataFrame:
@@ -163,7 +163,7 @@ def test_features_when_data_after_cutoff_or_before_segment_change_stay_identical
     changed.loc[before, cols] = changed.loc[before, cols].to_numpy() * (1 + scale)
     a, b = _rows_at(frame, cut), _rows_at(changed, cut)
     assert len(a) == len(b) == min(7, 69 - cutoff)
-    # only the site's own level (previous segment mean occupancy) reads the earlier segment
+    # only the site's own level and weekday profile (previous segment) read the earlier one
     pd.testing.assert_frame_equal(a.drop(columns=PREV_LEVEL), b.drop(columns=PREV_LEVEL))
     # prediction rows from the history truncated at the cutoff are the same rows
     trunc = frame[frame["date"] <= cut]

@@ -46,12 +46,16 @@ class Segment:
         beds: Beds open (NaN where unknown).
         exog: Optional exogenous columns by name.
         prev_level: Mean occupancy (or scaled level) of the site's previous segment, or NaN.
+        dow: Day of the week of each day (0 = Monday); ``None`` when unknown.
+        prev_profile: The previous segment's weekday profile (7 values), or ``None``.
     """
 
     y: np.ndarray
     beds: np.ndarray
     exog: dict[str, np.ndarray] = field(default_factory=dict)
     prev_level: float = float("nan")
+    dow: np.ndarray | None = None
+    prev_profile: np.ndarray | None = None
 
     def scale(self) -> np.ndarray:
         """Scale at each day: beds open (carried forward) or the trailing 14-day mean."""
@@ -73,6 +77,13 @@ class SegmentTransform(Protocol):
     ) -> dict[str, np.ndarray]:
         """Features of the pairs (all index arrays inside the segment, ``c`` <= last day)."""
         ...
+
+
+def _nanmean_rows(stacked: np.ndarray) -> np.ndarray:
+    """Column means over the finite values (NaN where none is)."""
+    n = np.isfinite(stacked).sum(axis=0)
+    total = np.nansum(stacked, axis=0)
+    return np.where(n > 0, total / np.maximum(n, 1), np.nan)
 
 
 def _take(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
@@ -147,6 +158,10 @@ class OccupancyLags:
         out["trend7"] = (mean7[c] - _take(mean7, c - 7)) / s
         expanding = pd.Series(y / scale).expanding().mean().to_numpy()
         out["seg_mean_gap"] = expanding[c] - out["occ_last"]
+        ratio = seg.y / scale
+        out["ratio_diff1"] = ratio[c] - _take(ratio, c - 1)
+        out["ratio_diff7"] = ratio[c] - _take(ratio, c - 7)
+        out["ratio_mean7_gap"] = _rolling(ratio, 7, "mean")[c] - ratio[c]
         out["prev_segment_occ"] = np.full(len(c), seg.prev_level)
         out["prev_segment_gap"] = seg.prev_level - out["occ_last"]
         return out
@@ -185,12 +200,62 @@ class SameWeekdayChange:
             change = (_take(y, c + h - back) - _take(y, c - back)) / s
             out[f"sameweekday{j}_change"] = change
             changes.append(change)
-        with np.errstate(all="ignore"):
-            stacked = np.vstack(changes)
-            n = np.isfinite(stacked).sum(axis=0)
-            total = np.nansum(stacked, axis=0)
-        out["sameweekday_mean_change"] = np.where(n > 0, total / np.maximum(n, 1), np.nan)
+        out["sameweekday_mean_change"] = _nanmean_rows(np.vstack(changes))
         out["sameweekday_last_gap"] = (_take(y, c + h - 7 * k) - y[c]) / s
+        ratio = y / scale
+        ratio_changes = [
+            _take(ratio, c + h - 7 * (k + j - 1)) - _take(ratio, c - 7 * (k + j - 1))
+            for j in range(1, self.weeks + 1)
+        ]
+        out["ratio_sameweekday_mean_change"] = _nanmean_rows(np.vstack(ratio_changes))
+        out["ratio_sameweekday_last_gap"] = _take(ratio, c + h - 7 * k) - ratio[c]
+        return out
+
+
+def weekday_profile(ratio: np.ndarray, dow: np.ndarray) -> np.ndarray:
+    """Expanding weekday profile of one segment's occupancy.
+
+    ``out[w, i]`` is the mean over days ``<= i`` of weekday ``w`` of the occupancy minus its
+    trailing 7-day mean (NaN before the weekday is seen).
+    """
+    dev = ratio - _rolling(ratio, 7, "mean")
+    out = np.full((7, len(ratio)), np.nan)
+    ok = np.isfinite(dev)
+    for w in range(7):
+        mask = ok & (dow == w)
+        n = np.cumsum(mask)
+        total = np.cumsum(np.where(mask, dev, 0.0))
+        out[w] = np.where(n > 0, total / np.maximum(n, 1), np.nan)
+    return out
+
+
+@dataclass(frozen=True)
+class WeekdayStep:
+    """The site's usual step from the cutoff's weekday to the target's, in occupancy points.
+
+    ``profile_step``: from the current segment up to the cutoff (weekday means of the
+    occupancy minus its trailing 7-day mean); ``prev_profile_step``: the same from the
+    previous segment (a whole earlier winter; NaN for the first).
+    """
+
+    @property
+    def name(self) -> str:
+        """Self-describing name."""
+        return "weekday_step"
+
+    def transform(
+        self, seg: Segment, scale: np.ndarray, c: np.ndarray, h: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """Features of the pairs (see the class docstring)."""
+        nan = np.full(len(c), np.nan)
+        if seg.dow is None:
+            return {"profile_step": nan, "prev_profile_step": nan}
+        prof = weekday_profile(seg.y / scale, seg.dow)
+        w_cut = seg.dow[c]
+        w_tgt = (w_cut + h) % 7
+        out = {"profile_step": prof[w_tgt, c] - prof[w_cut, c]}
+        prev = seg.prev_profile
+        out["prev_profile_step"] = nan if prev is None else prev[w_tgt] - prev[w_cut]
         return out
 
 
@@ -360,6 +425,7 @@ class OccupancyDesign:
     transforms: tuple[SegmentTransform, ...] = (
         OccupancyLags(),
         SameWeekdayChange(),
+        WeekdayStep(),
         BedsChange(),
         ExogenousRates(),
     )
@@ -406,12 +472,14 @@ class OccupancyDesign:
         arrays = _arrays(data, exog_cols)
         dates_all = data[DATE].to_numpy(dtype="datetime64[D]")
         sites = data[SITE].astype(str).to_numpy()
+        dows = pd.DatetimeIndex(data[DATE]).dayofweek.to_numpy()
         for index in data.groupby(SITE, sort=True, observed=True).indices.values():
             ids = segment_ids(dates_all[index])
             prev = float("nan")
+            profile: np.ndarray | None = None
             for sid in range(int(ids[-1]) + 1):
                 rows = index[ids == sid]
-                seg = _segment(arrays, rows, exog_cols, prev)
+                seg = _segment(arrays, rows, exog_cols, prev, dows[rows], profile)
                 scale = seg.scale()
                 if train or sid == int(ids[-1]):
                     c, h = _pairs(len(rows), max_horizon, train, stride, self.min_history)
@@ -428,6 +496,7 @@ class OccupancyDesign:
                                 "horizon": h,
                                 "y_last": seg.y[c],
                                 "scale": scale[c],
+                                "scale_y": _take_forward(scale, c + h),
                                 "beds_last": seg.beds[c],
                                 "since_start": c.astype(float),
                                 "y": _take_forward(seg.y, c + h),
@@ -437,6 +506,7 @@ class OccupancyDesign:
                     ratio = seg.y / scale
                     if np.isfinite(ratio).any():
                         prev = float(np.nanmean(ratio))
+                        profile = weekday_profile(ratio, dows[rows])[:, -1]
         if not metas:
             return pd.DataFrame(), pd.DataFrame(columns=[SITE, "cutoff", DATE, "horizon"])
         meta = pd.DataFrame({k: np.concatenate(v) for k, v in metas.items()})
@@ -466,10 +536,22 @@ def _arrays(data: pd.DataFrame, exog_cols: Sequence[str]) -> dict[str, np.ndarra
 
 
 def _segment(
-    arrays: dict[str, np.ndarray], rows: np.ndarray, exog_cols: Sequence[str], prev: float
+    arrays: dict[str, np.ndarray],
+    rows: np.ndarray,
+    exog_cols: Sequence[str],
+    prev: float,
+    dow: np.ndarray,
+    profile: np.ndarray | None,
 ) -> Segment:
     exog = {c: arrays[c][rows] for c in exog_cols}
-    return Segment(y=arrays[TARGET][rows], beds=arrays[BEDS][rows], exog=exog, prev_level=prev)
+    return Segment(
+        y=arrays[TARGET][rows],
+        beds=arrays[BEDS][rows],
+        exog=exog,
+        prev_level=prev,
+        dow=dow,
+        prev_profile=profile,
+    )
 
 
 def _extend(store: dict[str, list[np.ndarray]], values: dict[str, np.ndarray]) -> None:

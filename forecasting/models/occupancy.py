@@ -19,7 +19,7 @@ above the cutoff's, which is the pressure a bed manager needs to see.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,7 @@ from forecasting.features.occupancy import (
     OccupancyLags,
     SameWeekdayChange,
     SegmentTransform,
+    WeekdayStep,
     WinterCalendar,
 )
 from forecasting.forecast_frame import QUANTILE_COLUMNS, QUANTILES
@@ -65,6 +66,9 @@ class OccupancyForecaster(Forecaster):
     Args:
         max_horizon: Largest horizon (days).
         calibration_cutoffs: Most recent cutoff days held out to calibrate the quantiles.
+        target: ``"ratio"`` (default: change of the occupancy ratio, occupied / open at the
+            target day minus at the cutoff), ``"change"`` (change of beds occupied over the
+            cutoff's beds) or ``"level"`` (occupancy ratio at the target day).
         normalize: Divide conformal errors by each row's recent volatility (``vol14``).
         christmas: Use the Christmas / bank-holiday calendar features.
         exogenous: Optional pressure columns used when present (per-bed rates).
@@ -81,6 +85,7 @@ class OccupancyForecaster(Forecaster):
         self,
         max_horizon: int = 7,
         calibration_cutoffs: int = 42,
+        target: Literal["ratio", "change", "level"] = "ratio",
         normalize: bool = True,
         christmas: bool = True,
         exogenous: Sequence[str] = DEFAULT_EXOGENOUS,
@@ -92,6 +97,7 @@ class OccupancyForecaster(Forecaster):
     ) -> None:
         self.max_horizon = max_horizon
         self.calibration_cutoffs = calibration_cutoffs
+        self.target = target
         self.normalize = normalize
         self.christmas = christmas
         self.exogenous = tuple(exogenous)
@@ -106,6 +112,7 @@ class OccupancyForecaster(Forecaster):
         transforms: tuple[SegmentTransform, ...] = (
             OccupancyLags(),
             SameWeekdayChange(),
+            WeekdayStep(),
             BedsChange(),
             ExogenousRates(self.exogenous),
         )
@@ -119,15 +126,38 @@ class OccupancyForecaster(Forecaster):
         return lgb.LGBMRegressor(**params)
 
     def _fit(self, history: pd.DataFrame) -> None:
-        X, target, meta = self.design().training_rows(history, self.max_horizon, self.stride)
+        X, count_change, meta = self.design().training_rows(history, self.max_horizon, self.stride)
+        target = self._target(count_change, meta)
+        ok = np.isfinite(target)
+        X, target = X[ok].reset_index(drop=True), target[ok]
+        meta = meta[ok].reset_index(drop=True)
         if len(X) == 0:
             raise ValueError(
                 "no training rows: every segment is a single day. Fix: pass longer history"
             )
         self.features_ = list(X.columns)
         target = np.clip(target, -TARGET_CLIP, TARGET_CLIP)
-        self.model_ = self._model().fit(X, target)
+        self.model_ = self._model().fit(X, self._to_fit(target, meta))
         self.errors_ = self._conformal(X, target, meta)
+
+    def _target(self, count_change: np.ndarray, meta: pd.DataFrame) -> np.ndarray:
+        """The change the model predicts (occupancy points), per ``target``."""
+        if self.target == "change":
+            return count_change
+        now = (meta["y_last"] / meta["scale"]).to_numpy(dtype=float)
+        return (meta["y"] / meta["scale_y"]).to_numpy(dtype=float) - now
+
+    def _offset(self, meta: pd.DataFrame) -> np.ndarray:
+        """What turns the fitted target into the change: 0, or the last occupancy (level)."""
+        if self.target != "level":
+            return np.zeros(len(meta))
+        return (meta["y_last"] / meta["scale"]).to_numpy(dtype=float)
+
+    def _to_fit(self, change: np.ndarray, meta: pd.DataFrame) -> np.ndarray:
+        return change + self._offset(meta)
+
+    def _change(self, model: Any, X: pd.DataFrame, meta: pd.DataFrame) -> np.ndarray:
+        return np.asarray(model.predict(X), dtype=float) - self._offset(meta)
 
     def _conformal(self, X: pd.DataFrame, target: np.ndarray, meta: pd.DataFrame) -> np.ndarray:
         """Per-horizon quantile grid of held-out errors (occupancy points, maybe normalized)."""
@@ -137,8 +167,9 @@ class OccupancyForecaster(Forecaster):
         train = (meta[DATE] < first).to_numpy()
         if train.sum() < 50 or cal.sum() < 20:  # too little history: in-sample errors
             train, cal = np.ones(len(X), bool), np.ones(len(X), bool)
-        model = self._model().fit(X[train], target[train])
-        errors = (target[cal] - model.predict(X[cal])) / self._spread(X[cal])
+        model = self._model().fit(X[train], self._to_fit(target[train], meta[train]))
+        change = self._change(model, X[cal], meta[cal].reset_index(drop=True))
+        errors = (target[cal] - change) / self._spread(X[cal])
         h = meta.loc[cal, "horizon"].to_numpy()
         grid = []
         for k in range(1, self.max_horizon + 1):
@@ -159,7 +190,7 @@ class OccupancyForecaster(Forecaster):
             raise ValueError(f"horizon {horizon} exceeds max_horizon {self.max_horizon}; refit")
         X, meta = self.design().prediction_rows(self.history_, horizon)
         X = X[self.features_]
-        return X, meta, self.model_.predict(X), self._spread(X)
+        return X, meta, self._change(self.model_, X, meta), self._spread(X)
 
     def _predict(self, horizon: int, future: pd.DataFrame | None) -> pd.DataFrame:
         del future
