@@ -331,7 +331,12 @@ def daily_command(
     flush_notes()
     if fmt is DailyFormat.table:
         title = _title(result, run.ref)
-        show_warnings(console, w, title)
+        if "opel_score" in w.columns:
+            from forecasting.cli.render_pressure import show_pressure
+
+            show_pressure(console, w, title)
+        else:
+            show_warnings(console, w, title)
     elif out is None:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -343,6 +348,31 @@ def daily_command(
     if fail_on_level is not None and top >= fail_on_level:
         err_console.print(f"Level {top} reached (--fail-on-level {fail_on_level}).")
         raise typer.Exit(EXIT_LEVEL_REACHED)
+
+
+def _national_report(run: _Run, out: Path) -> Path:
+    """Write the national bed-pressure page (``index.html``) of a beds-occupied run."""
+    import pandas as pd
+
+    from forecasting.data import schema
+    from forecasting.escalation import WarningHistory
+    from forecasting.national import write_national_page
+    from forecasting.national.summary import previous_levels
+
+    frame, day = run.frame, run.result.as_of
+    recent = frame[frame[schema.DATE] > day - pd.Timedelta(days=40)]
+    observed = recent.assign(occupancy=recent[schema.TARGET] / recent["beds"])
+    issued = WarningHistory(DEFAULT_HISTORY).read() if DEFAULT_HISTORY.is_file() else None
+    with console.status("Drawing the national page…"):
+        return write_national_page(
+            out / "index.html",
+            run.result.warnings,
+            observed[[schema.SITE, schema.DATE, "occupancy"]],
+            previous_levels(issued, day),
+            as_of=day,
+            issued=datetime.now(UTC),
+            model_ref=run.ref,
+        )
 
 
 @cli_command
@@ -376,6 +406,11 @@ def report_command(
     cfg = config_with_sites(config, sites, data)
     mapping = (site_col, date_col, target_col, extra_cols, site_name)
     run = _run(data, as_of, cfg, mapping, resample, DEFAULT_HISTORY)
+    if "opel_score" in run.result.warnings.columns:
+        page = _national_report(run, out)
+        flush_notes()
+        console.print(f"Wrote the national page {plain(page)}", soft_wrap=True)
+        return
     with console.status("Drawing…"):
         paths = write_report(
             run.frame,

@@ -55,6 +55,25 @@ def check_model_sites(model: Forecaster, frame: pd.DataFrame) -> None:
         )
 
 
+def check_model_target(model: Forecaster, frame: pd.DataFrame) -> None:
+    """The model must forecast what the data's target counts (attendances or beds occupied).
+
+    Raises:
+        ForecastMismatchError: Naming both and the fix.
+    """
+    from forecasting.escalation.errors import ForecastMismatchError
+
+    trained = getattr(model, "target_role_", "attendances")
+    wanted = frame.attrs.get("target_role", "attendances")
+    if trained != wanted:
+        raise ForecastMismatchError(
+            f"the champion model forecasts {trained} but the data's target is {wanted}",
+            column=schema.TARGET,
+            fix=f"train a model on this target first (`forecasting train` with the same "
+            f"--target-col), or point --target-col at the {trained} column",
+        )
+
+
 def warn_stale_sites(frame: pd.DataFrame, as_of: pd.Timestamp) -> None:
     """Warn (:class:`StaleDataWarning`) about sites whose data end before ``as_of``."""
     import warnings
@@ -83,9 +102,23 @@ def _forecast_warnings(
     actuals: pd.DataFrame,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Roll ``model`` forward to ``day``, forecast and assess: (forecast, warnings)."""
+    from forecasting.daily.beds import beds_warnings, is_beds_target
     from forecasting.escalation import assess
     from forecasting.escalation.recalibrate import learn_recalibration
 
+    if is_beds_target(data):
+        check_model_target(model, data)
+        forecast = model.update(data[data[schema.DATE] <= day]).predict(cfg.horizon)
+        warnings = beds_warnings(
+            forecast,
+            data,
+            cfg.pressure,
+            cfg.site,
+            cfg.electives.deferrable_share,
+            day,
+            cfg.horizon,
+        )
+        return forecast, warnings
     past = data.loc[data[schema.DATE] <= day, list(schema.REQUIRED_COLUMNS)]
     forecast = model.update(past).predict(cfg.horizon)
     min_surges = cfg.escalation.recalibrate_min_surges

@@ -52,6 +52,22 @@ def _sql_name(col: str) -> str:
 # Stored columns: the warning columns under SQL-friendly names (no level_name: derived).
 _SQL_NAMES = {col: _sql_name(col) for col in (*WARNING_COLUMNS, *ADDED_IN_3) if col != "level_name"}
 _OPTIONAL = {*ADDED_IN_3}
+# columns every warning has, whatever its target (attendances or beds occupied)
+_SHARED = {
+    "site_id",
+    "as_of",
+    "date",
+    "horizon",
+    "model",
+    "level",
+    "beds",
+    "occupancy",
+    "electives_planned",
+    "electives_deferrable",
+    "electives_to_review",
+    "reasons",
+    "advice",
+}
 _TEXT = {"site_id", "as_of", "date", "model", "reasons", "advice", "surge_kind", "parameters"}
 _INTEGER = {"horizon", "level", "electives_planned", "electives_deferrable", "electives_to_review"}
 
@@ -284,7 +300,12 @@ class WarningHistory:
 
 
 def _rows(frame: pd.DataFrame) -> list[tuple[Any, ...]]:
-    missing = [c for c in _SQL_NAMES if c not in frame.columns and c not in _OPTIONAL]
+    pressure = "opel_score" in frame.columns  # bed-pressure warnings: no attendance columns
+    missing = [
+        c
+        for c in _SQL_NAMES
+        if c not in frame.columns and c not in _OPTIONAL and (not pressure or c in _SHARED)
+    ]
     if missing:
         raise SchemaError(
             "warnings lack a column the history stores",

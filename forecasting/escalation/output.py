@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -27,6 +28,8 @@ ROUNDING = {
     "usual_share_by_now": 3,
 }
 DEFAULT_DIGITS = 1
+#: Probabilities and occupancy shares keep 3 decimals whatever their line
+_SHARE_PREFIXES = ("p_", "occupancy", "own_normal")
 REASON_SEPARATOR = "; "
 
 
@@ -35,6 +38,8 @@ def _plain(column: str, value: Any) -> Any:
         return value.date().isoformat()
     if isinstance(value, list | tuple):
         return [str(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(str(k), v) for k, v in value.items()}
     if column in INT_COLUMNS:
         return round(float(value))
     if isinstance(value, bool | str) or value is None:
@@ -44,7 +49,8 @@ def _plain(column: str, value: Any) -> Any:
     if isinstance(value, float):
         if math.isnan(value):
             return None
-        return round(value, ROUNDING.get(column, DEFAULT_DIGITS))
+        share = 3 if column.startswith(_SHARE_PREFIXES) else DEFAULT_DIGITS
+        return round(value, ROUNDING.get(column, share))
     return value
 
 
@@ -65,4 +71,7 @@ def to_flat(frame: pd.DataFrame) -> pd.DataFrame:
     flat = pd.DataFrame(records, columns=list(frame.columns))
     if "reasons" in flat:
         flat["reasons"] = [REASON_SEPARATOR.join(r) for r in flat["reasons"]]
+    for col in flat.columns:
+        if flat[col].map(lambda v: isinstance(v, dict)).any():
+            flat[col] = [json.dumps(v) if isinstance(v, dict) else v for v in flat[col]]
     return flat

@@ -119,3 +119,26 @@ def changed_levels(headlines: pd.DataFrame, previous_levels: pd.Series | None) -
         ["level", "_rise", "site_id"], ascending=[False, False, True]
     )
     return changed[CHANGE_COLUMNS].reset_index(drop=True)
+
+
+def previous_levels(issued: pd.DataFrame | None, as_of: pd.Timestamp) -> pd.Series | None:
+    """Each trust's headline level in the latest earlier issue (before ``as_of``).
+
+    Args:
+        issued: Stored warnings (``WarningHistory.read()``), or ``None``.
+        as_of: Today's as-of day; issues for it or later are not "previous".
+
+    Returns:
+        Highest level per ``site_id`` in the last run with an earlier as-of day; ``None`` when
+        there is no such run.
+    """
+    if issued is None or issued.empty:
+        return None
+    earlier = issued[pd.to_datetime(issued["as_of"]) < as_of]
+    if earlier.empty:
+        return None
+    last_day = pd.to_datetime(earlier["as_of"]).max()
+    day = earlier[pd.to_datetime(earlier["as_of"]) == last_day]
+    run = day[day["run_id"] == day["run_id"].iloc[-1]]
+    levels = run.groupby(run["site_id"].astype(str))["level"].max().astype(int)
+    return levels.rename("level")

@@ -1,0 +1,94 @@
+"""The national bed-pressure table: trusts sorted by level, one compact cell per day.
+
+Each cell is the day's OPEL-style level and forecast occupancy (one decimal where a rounded
+figure would contradict the 92% ceiling); trusts are sorted by their highest level, then by
+their peak occupancy. Every user string goes through :class:`rich.text.Text` or ``escape``.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from forecasting.cli.render import LEVEL_STYLES
+from forecasting.pressure import format_occupancy
+
+
+def headline(warnings: pd.DataFrame) -> pd.DataFrame:
+    """Per trust: highest level, its first day, peak occupancy; sorted most pressed first."""
+    w = warnings.assign(site_id=warnings["site_id"].astype(str))
+    top = w.sort_values(["level", "date"], ascending=[False, True]).groupby("site_id").head(1)
+    peak = w.groupby("site_id")["occupancy"].max().rename("peak")
+    out = top.set_index("site_id")[["level", "date"]].join(peak)
+    return out.sort_values(["level", "peak"], ascending=[False, False])
+
+
+def pressure_table(warnings: pd.DataFrame, title: str, max_sites: int = 40) -> Table:
+    """Trust × day grid of levels and occupancy, most pressed trusts first."""
+    t = Table(box=box.SIMPLE_HEAD, caption_justify="left", title=Text(title), title_justify="left")
+    t.add_column("trust", no_wrap=True, max_width=12)
+    t.add_column("top", justify="right", no_wrap=True)
+    days = sorted(pd.to_datetime(warnings["date"]).unique())
+    for d in days:
+        t.add_column(pd.Timestamp(d).strftime("%a%d"), justify="right", no_wrap=True)
+    w = warnings.assign(
+        site_id=warnings["site_id"].astype(str), date=pd.to_datetime(warnings["date"])
+    )
+    heads = headline(w)
+    for site, head in heads.head(max_sites).iterrows():
+        g = w[w["site_id"] == site].set_index("date")
+        cells = []
+        for d in days:
+            if d not in g.index:
+                cells.append("")
+                continue
+            r = g.loc[d]
+            level = int(r["level"])
+            occ = format_occupancy(float(r["occupancy"])).rstrip("%")
+            cells.append(f"[{LEVEL_STYLES[level]}]{level}[/] {escape(occ)}")
+        top = int(head["level"])
+        t.add_row(Text(str(site)), f"[{LEVEL_STYLES[top]}]{top}[/]", *cells)
+    if len(heads) > max_sites:
+        t.add_row(f"… {len(heads) - max_sites} more", "", *[""] * len(days))
+    counts = heads["level"].value_counts().reindex([4, 3, 2, 1], fill_value=0)
+    t.caption = (
+        "Trusts by highest level: "
+        + ", ".join(f"level {lvl}: {n}" for lvl, n in counts.items())
+        + ". Each day: OPEL-style level (scored from forecast occupancy, P(>= 97%), ambulance "
+        "handovers and the trust's own normal; a declared level stays a human decision), then "
+        "forecast G&A occupancy %. --format json lists every trust with its parameters."
+    )
+    return t
+
+
+def pressure_reasons(warnings: pd.DataFrame, max_sites: int = 10) -> list[str]:
+    """For the most pressed trusts (level 3 or more): the reasons and advice of their top day."""
+    lines = []
+    w = warnings.assign(site_id=warnings["site_id"].astype(str))
+    for site, head in headline(w).head(max_sites).iterrows():
+        level = int(head["level"])
+        if level < 3:
+            break
+        row = w[(w["site_id"] == site) & (w["date"] == head["date"])].iloc[0]
+        style = LEVEL_STYLES[level]
+        when = f"{pd.Timestamp(row['date']):%a %d}"
+        reasons = escape("; ".join(str(r) for r in row["reasons"]))
+        advice = escape(str(row.get("advice") or ""))
+        lines.append(
+            f"[{style}]{escape(str(site))} {when}, level {level}[/]: {reasons}. Advice: {advice}."
+        )
+    return lines
+
+
+def show_pressure(console: Console, warnings: pd.DataFrame, title: str) -> None:
+    """Print the national table, then the reasons of the trusts at level 3 or more."""
+    console.print(pressure_table(warnings, title))
+    lines = pressure_reasons(warnings)
+    if lines:
+        console.print("[bold]Why[/] (trusts at level 3 or more, their highest day):")
+        for line in lines:
+            console.print(f"  {line}")
