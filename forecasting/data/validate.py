@@ -420,7 +420,9 @@ def to_demand_frame(
     if gaps:
         _warn_gaps(gaps, out, segment_gap_days, where)
         out = fill_gaps(out, segment_gap_days)
-    young = days[days < ANNUAL_HISTORY_DAYS]
+    # annual seasonality needs two years of calendar (winter-only segments span the years)
+    spans = out.groupby(SITE, sort=True)[DATE].agg(["min", "max"])
+    young = ((spans["max"] - spans["min"]).dt.days + 1).loc[lambda d: d < ANNUAL_HISTORY_DAYS]
     if len(young):
         listed = format_list([f"{name}: {int(n)} days" for name, n in young.items()])
         noun = "site has" if len(young) == 1 else "sites have"
