@@ -115,7 +115,9 @@ class ETSForecaster(Forecaster):
 
     With ``calendar=True`` the annual cycle (``fourier_k`` harmonics) and public holidays are
     estimated on the log scale from week-on-week differences (robust to level shifts),
-    removed before ETS, and added back to the forecast: ETS alone has no annual season.
+    removed before ETS, and added back to the forecast: ETS alone has no annual season. The
+    annual terms need a year of days in the estimation window; a shorter window (a winter
+    segment) removes the holiday effects only.
 
     ``update`` keeps the parameters, initial states included, and re-runs the filter from the
     first day of the fit's window (the day those initial states belong to) to the new last day,
@@ -165,7 +167,7 @@ class ETSForecaster(Forecaster):
         kept in ``starts_``, and the calendar coefficients in ``betas_``); otherwise the days
         from :func:`roll_start` on.
         """
-        from forecasting.models.regressors import weekly_difference_regression
+        from forecasting.models.regressors import calendar_coefficients
 
         if estimate:
             g = g.iloc[-self.max_history_days :]
@@ -185,9 +187,7 @@ class ETSForecaster(Forecaster):
         if self.calendar:
             X = self._regressors(pd.DatetimeIndex(g[schema.DATE]))
             if estimate:
-                const = np.ones((len(z), 1))
-                beta = weekly_difference_regression(z, np.hstack([const, X]))
-                self.betas_[site] = beta[1:]
+                self.betas_[site] = calendar_coefficients(z, X, self.fourier_k)
             z = z - X @ self.betas_[site]
         return z
 

@@ -84,7 +84,9 @@ class HybridForecaster(Forecaster):
         params: LightGBM parameters over ``DEFAULT_PARAMS`` and ``CORRECTION_PARAMS``.
         warmup_days: Days of ETS filtering before a cutoff may be a training row.
         calendar: Remove annual Fourier and holiday effects (the feature builder's holiday
-            calendar) before ETS, as :class:`ETSForecaster` does, and add them back.
+            calendar) before ETS, as :class:`ETSForecaster` does, and add them back. The
+            annual terms need a year of days in the estimation window (a winter segment has
+            holiday effects only).
         fourier_k: Annual harmonics when ``calendar`` is on.
         seed: Random seed.
     """
@@ -136,7 +138,7 @@ class HybridForecaster(Forecaster):
 
     def _log_series(self, g: pd.DataFrame, estimate: bool = False) -> np.ndarray:
         """log1p counts of one site, calendar effects removed when ``calendar`` is on."""
-        from forecasting.models.regressors import weekly_difference_regression
+        from forecasting.models.regressors import calendar_coefficients
 
         z = np.log1p(g[schema.TARGET].to_numpy(dtype=float))
         if not self.calendar:
@@ -145,8 +147,7 @@ class HybridForecaster(Forecaster):
         X = self._calendar(pd.DatetimeIndex(g[schema.DATE]))
         if estimate:
             n = self.max_history_days
-            design = np.hstack([np.ones((len(z), 1)), X])
-            self.betas_[site] = weekly_difference_regression(z[-n:], design[-n:])[1:]
+            self.betas_[site] = calendar_coefficients(z[-n:], X[-n:], self.fourier_k)
         return z - X @ self.betas_[site]
 
     def _states(self, history: pd.DataFrame) -> dict[str, np.ndarray]:

@@ -13,6 +13,9 @@ from forecasting.features.calendar import holiday_dates
 
 WEEK = 7
 YEAR_DAYS = 365.25
+MIN_DAYS_FOR_ANNUAL = 365
+"""Below this many days the annual Fourier terms are not identifiable: their coefficients are 0
+(a winter segment of about 100 days would otherwise extrapolate a wild annual curve)."""
 
 
 def calendar_regressors(
@@ -65,4 +68,28 @@ def weekly_difference_regression(z: np.ndarray, exog: np.ndarray) -> np.ndarray:
         if rows.sum() > dx.shape[1]:
             beta[1:] = np.linalg.lstsq(dx[rows], dz[rows], rcond=None)[0]
     beta[0] = np.nanmean(z - exog[:, 1:] @ beta[1:])
+    return beta
+
+
+def calendar_coefficients(z: np.ndarray, X: np.ndarray, fourier_k: int) -> np.ndarray:
+    """Coefficients of the calendar regressors ``X`` (no constant) for the log series ``z``.
+
+    Estimated by :func:`weekly_difference_regression`. The annual Fourier columns (the first
+    ``2 * fourier_k`` of :func:`calendar_regressors`) get coefficient 0 when ``z`` covers fewer
+    than :data:`MIN_DAYS_FOR_ANNUAL` days.
+
+    Args:
+        z: The log-scale series of one site (one segment, consecutive days).
+        X: Its calendar regressors, as :func:`calendar_regressors` orders them.
+        fourier_k: The number of annual sine/cosine pairs in ``X``.
+
+    Returns:
+        One coefficient per column of ``X``.
+    """
+    use = np.ones(X.shape[1], dtype=bool)
+    if len(z) < MIN_DAYS_FOR_ANNUAL:
+        use[: 2 * fourier_k] = False
+    beta = np.zeros(X.shape[1])
+    design = np.hstack([np.ones((len(z), 1)), X[:, use]])
+    beta[use] = weekly_difference_regression(z, design)[1:]
     return beta
