@@ -301,3 +301,36 @@ def test_backtest_when_a_site_segment_ends_early_skips_it_at_later_cutoffs(
     # c's segment ends on day 80: days 81..85 are in the panel but not in c's data
     assert c["y"].notna().sum() == 2 * 2 and c["y"].isna().sum() == 5 * 2
     assert bt[bt["site_id"] != "c"]["y"].notna().all()
+
+
+@pytest.mark.parametrize("name", ["ets", "hybrid"])
+def test_calendar_when_latest_segment_is_shorter_than_a_year_leaves_annual_terms_out(
+    name: str, panel: pd.DataFrame
+) -> None:
+    """Annual Fourier terms fitted to 100 winter days extrapolated wildly (1e30 on sitreps)."""
+    model = make_model(name)
+    if isinstance(model, HybridForecaster):
+        model.params = FAST_LGB
+    cut = pd.Timestamp(WINTERS[2]) + pd.Timedelta(days=60)
+    fc = model.fit(panel[panel["date"] <= cut]).predict(7)
+    assert isinstance(model, ETSForecaster | HybridForecaster)
+    for beta in model.betas_.values():
+        np.testing.assert_array_equal(beta[:6], 0.0)  # sin1 .. cos3
+    truth = panel.set_index(["site_id", "date"])["attendances"]
+    y = truth.reindex(pd.MultiIndex.from_frame(fc[["site_id", "date"]])).to_numpy()
+    assert np.abs(fc["mean"].to_numpy() / y - 1).max() < 0.15
+
+
+def test_arima_when_a_site_first_appears_with_twenty_days_falls_back_not_raises(
+    panel: pd.DataFrame,
+) -> None:
+    last = panel["date"].max()
+    days = pd.date_range(end=last, periods=20)
+    new = pd.DataFrame({"site_id": "d", "date": days, "attendances": 60.0 * WEEKLY[days.dayofweek]})
+    frame = pd.concat([panel, new], ignore_index=True)
+    model = make_model("arima")
+    with pytest.warns(SeriesFallbackWarning, match="'d' has 20 usable days"):
+        fc = model.fit(frame).predict(7)
+    assert set(fc["site_id"]) == {"a", "b", "c", "d"}
+    naive = SeasonalNaive().fit(new).predict(7)
+    np.testing.assert_array_equal(fc[fc["site_id"] == "d"]["mean"].to_numpy(), naive["mean"])

@@ -35,10 +35,11 @@ Segments (winter-only data): each site is fitted, rolled forward and forecast fr
 segment (run of consecutive days), which :class:`~forecasting.models.base.Forecaster` keeps: a
 state-space filter cannot skip an eight-month gap without imputing across it, so the model learns
 from the current segment (a winter of about 100 days has no annual Fourier terms, see
-:data:`MIN_DAYS_FOR_ANNUAL`). A site whose earlier segments were left out and whose latest one
-has fewer than :data:`MIN_OBSERVATIONS` days gets the seasonal naive forecast (a
-:class:`~forecasting.errors.SeriesFallbackWarning`) until the segment is long enough; a site
-with too short a history altogether is still a data error.
+:data:`MIN_DAYS_FOR_ANNUAL`). A site whose latest segment (or whole history) has fewer than
+:data:`MIN_OBSERVATIONS` days gets the seasonal naive forecast (a
+:class:`~forecasting.errors.SeriesFallbackWarning`) until it is long enough, unless no site at
+all can be fitted and none has earlier segments: then the data is too short
+(:class:`~forecasting.errors.InsufficientHistoryError`).
 
 Each site is fitted by the pure function :func:`fit_site` and rolled forward by
 :func:`update_site` (a Kalman filter pass with the parameters unchanged), so an executor (joblib,
@@ -245,37 +246,37 @@ class ArimaForecaster(Forecaster):
         self.fits_: dict[str, SiteFit] = {}
         self.fallbacks_: dict[str, str] = {}
         self.short_: dict[str, str] = {}
+        short: list[InsufficientHistoryError] = []
         for site, y, dates in _site_series(history):
-            self._fit_or_fall_back(site, y, dates, params)
+            error = self._fit_or_fall_back(site, y, dates, params)
+            short += [error] if error is not None else []
+        if short and not self.fits_ and not self.segmented_sites_:
+            raise short[0]  # the data is too short, not a segment of it
         warn_fallbacks(self.name, {**self.fallbacks_, **self.short_})
-
-    def _short_segment(self, site: str, exc: InsufficientHistoryError) -> None:
-        """Record a too-short latest segment (seasonal naive until it is long enough), or raise.
-
-        Raises:
-            InsufficientHistoryError: If the site's history had no earlier segment.
-        """
-        if site not in getattr(self, "segmented_sites_", frozenset()):
-            raise exc
-        self.short_[site] = f"latest segment too short: {exc}"
 
     def _fit_or_fall_back(
         self, site: str, y: np.ndarray, dates: pd.DatetimeIndex, params: ArimaParams
-    ) -> None:
+    ) -> InsufficientHistoryError | None:
         """Fit one site, or record why it gets the seasonal naive forecast instead.
 
         A constant or all-zero series needs no screening here: :func:`fit_site` handles it on
         purpose (simpler orders, then a seasonal random walk, as :meth:`diagnostics` reports).
-        A fit that still fails falls back; data errors (too short a history) still raise.
+        A fit that still fails falls back; too short a history (or latest segment) falls back
+        until it is long enough (``short_``), other data errors raise.
+
+        Returns:
+            The error of a too-short history, if that is why the site fell back.
         """
         try:
             self.fits_[site] = fit_site(y, dates, params, site=site)
         except InsufficientHistoryError as exc:
-            self._short_segment(site, exc)
+            self.short_[site] = f"latest segment too short: {exc}"
+            return exc
         except DataError:
             raise
         except Exception as exc:  # one site's failure must not end a national run
             self.fallbacks_[site] = f"ARIMA could not be fitted: {exc}"
+        return None
 
     def _update(self, history: pd.DataFrame) -> None:
         params = self.arima_params
@@ -294,7 +295,7 @@ class ArimaForecaster(Forecaster):
                 try:
                     self.fits_[site] = update_site(old, y, dates, params, site=site)
                 except InsufficientHistoryError as exc:
-                    self._short_segment(site, exc)
+                    self.short_[site] = f"latest segment too short: {exc}"
         new = {s: r for s, r in self.fallbacks_.items() if s not in fallbacks}
         warn_fallbacks(self.name, {**new, **self.short_})
 
