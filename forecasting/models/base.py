@@ -42,7 +42,12 @@ class Forecaster(ABC):
     """Whether ``fit``/``update`` keep only each site's latest segment (per-site models)."""
 
     def fit(self, history: pd.DataFrame) -> Self:
-        """Estimate the model on ``history`` (a DemandFrame) and remember it for prediction."""
+        """Estimate the model on ``history`` (a DemandFrame) and remember it for prediction.
+
+        ``target_role_`` records what the target counts (``history.attrs["target_role"]``:
+        ``attendances`` or ``beds_occupied``), so a morning run can check it against its data.
+        """
+        self.target_role_ = str(history.attrs.get("target_role", "attendances"))
         self.history_ = self._history(history)
         self._fit(self.history_)
         self.fitted_ = True
