@@ -106,8 +106,8 @@ def _forecast_warnings(
     from forecasting.escalation import assess
     from forecasting.escalation.recalibrate import learn_recalibration
 
+    check_model_target(model, data)
     if is_beds_target(data):
-        check_model_target(model, data)
         forecast = model.update(data[data[schema.DATE] <= day]).predict(cfg.horizon)
         warnings = beds_warnings(
             forecast,

@@ -41,7 +41,7 @@ def _plain(column: str, value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _plain(str(k), v) for k, v in value.items()}
     if column in INT_COLUMNS:
-        return round(float(value))
+        return None if value is None or math.isnan(float(value)) else round(float(value))
     if isinstance(value, bool | str) or value is None:
         return value
     if hasattr(value, "item"):  # numpy scalar
