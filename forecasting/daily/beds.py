@@ -20,10 +20,12 @@ from forecasting.data import schema
 from forecasting.escalation.levels import LEVEL_NAMES
 from forecasting.forecast_frame import QUANTILE_COLUMNS
 from forecasting.pressure import assess_pressure, deferrable_cases, plan_deferrals
+from forecasting.pressure.assess import P_SURGE
 from forecasting.pressure.probability import BEDS_OPEN, p_column
 
 TARGET_ROLE = "beds_occupied"
 ELECTIVES = "electives_planned"
+NOT_SCORED = "not scored (no data): "
 
 #: Columns of a bed-pressure warning (the daily JSON and CSV), in order.
 BEDS_WARNING_COLUMNS: tuple[str, ...] = (
@@ -79,6 +81,23 @@ def _planned(
     return out
 
 
+def _without_surge(reasons: list[str], settings: PressureConfig) -> list[str]:
+    """Drop the attendance-surge parameter from "not scored" (a beds file has no attendances).
+
+    The score still rescales over the parameters present, as the defaults were tuned.
+    """
+    surge = {name for name, p in settings.parameters.items() if p.source == P_SURGE}
+    out = []
+    for reason in reasons:
+        if reason.startswith(NOT_SCORED):
+            names = [n for n in reason.removeprefix(NOT_SCORED).split(", ") if n not in surge]
+            if names:
+                out.append(NOT_SCORED + ", ".join(names))
+            continue
+        out.append(reason)
+    return out
+
+
 def beds_warnings(
     forecast: pd.DataFrame,
     data: pd.DataFrame,
@@ -105,26 +124,30 @@ def beds_warnings(
     """
     past = data[data[schema.DATE] <= day]
     fc = forecast.copy()
-    fc["date"] = pd.to_datetime(fc["date"])
+    for col in ("cutoff", "date"):
+        fc[col] = pd.to_datetime(fc[col]).astype("datetime64[ns]")
     fc["horizon"] = (fc["date"] - day).dt.days
     fc = fc[(fc["horizon"] >= 1) & (fc["horizon"] <= horizon)].reset_index(drop=True)
     scored = assess_pressure(fc, past, settings)
+    scored["reasons"] = [_without_surge(r, settings) for r in scored["reasons"]]
     scored["electives_planned"] = _planned(scored, data, site_settings)
     scored["deferrable"] = deferrable_cases(
         np.nan_to_num(scored["electives_planned"].to_numpy(float)), deferrable_share
     )
-    parts = []
-    for site, g in scored.groupby(schema.SITE, sort=True):
-        los = float(site_settings(str(site)).mean_los_elective or 1.0)
-        parts.append(
-            plan_deferrals(
-                g,
-                ceiling=settings.advice_ceiling,
-                target_probability=settings.advice_target_probability,
-                mean_los_elective=los,
-            )
+    # sites sharing an elective stay are planned together (one vectorised call each)
+    sites = scored[schema.SITE].astype(str)
+    stays = {s: float(site_settings(s).mean_los_elective or 1.0) for s in sites.unique()}
+    parts = [
+        plan_deferrals(
+            g,
+            ceiling=settings.advice_ceiling,
+            target_probability=settings.advice_target_probability,
+            mean_los_elective=los,
         )
-    out = pd.concat(parts, ignore_index=True)
+        for los, g in scored.groupby(sites.map(stays), sort=True)
+    ]
+    out = pd.concat(parts, ignore_index=True).sort_values([schema.SITE, schema.DATE])
+    out = out.reset_index(drop=True)
     out["level"] = out["opel_level"].fillna(1).astype(int)
     out["level_name"] = out["level"].map(LEVEL_NAMES)
     out["as_of"] = day
