@@ -1,8 +1,10 @@
 """Bed occupancy forecasts: a global LightGBM on segment-aware features, 1..7 days ahead.
 
-The model predicts the change of beds occupied from the cutoff, in occupancy points
-(``(y[t+h] - y[t]) / beds[t]``), for every trust and horizon at once (direct strategy, the
-horizon is a feature). It learns from all segments (winters) of all sites; every feature reads
+The model predicts the change of the occupancy ratio from the cutoff,
+``y[t+h] / beds[t+h] - y[t] / beds[t]`` (``target="ratio"``; ``"change"`` is the change of beds
+occupied over the cutoff's beds, ``"level"`` the target day's ratio), for every trust and
+horizon at once (direct strategy, the horizon is a feature). The forecast of beds occupied is
+``(y[t] / beds[t] + change) * beds[t]``. It learns from all segments (winters) of all sites; every feature reads
 the cutoff's segment only (:mod:`forecasting.features.occupancy`).
 
 Quantiles are split-conformal: a second model fitted on all but the most recent
