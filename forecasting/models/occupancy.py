@@ -4,8 +4,8 @@ The model predicts the change of the occupancy ratio from the cutoff,
 ``y[t+h] / beds[t+h] - y[t] / beds[t]`` (``target="ratio"``; ``"change"`` is the change of beds
 occupied over the cutoff's beds, ``"level"`` the target day's ratio), for every trust and
 horizon at once (direct strategy, the horizon is a feature). The forecast of beds occupied is
-``(y[t] / beds[t] + change) * beds[t]``. It learns from all segments (winters) of all sites; every feature reads
-the cutoff's segment only (:mod:`forecasting.features.occupancy`).
+``(y[t] / beds[t] + change) * beds[t]``. It learns from all segments (winters) of all sites;
+every feature reads the cutoff's segment only (:mod:`forecasting.features.occupancy`).
 
 Quantiles are split-conformal: a second model fitted on all but the most recent
 ``calibration_cutoffs`` cutoff days predicts those, and the per-horizon distribution of its
