@@ -14,8 +14,8 @@ is added to the forecast. The same error distribution gives exceedance probabili
 (:meth:`OccupancyForecaster.predict_occupancy`).
 
 Beds open are held flat at the cutoff's value: forecast occupancy = forecast occupied / beds
-open at the cutoff. Escalation beds that open under pressure therefore show as occupancy
-above the cutoff's, which is the pressure a bed manager needs to see.
+open at the cutoff. Escalation beds open and close with demand, so beds and occupied move
+together; the ratio target learns that (occupied over fixed beds would overstate swings).
 """
 
 from __future__ import annotations
