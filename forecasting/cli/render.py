@@ -58,10 +58,9 @@ def report_table(report: DataReport, max_sites: int = 30) -> Table:
             _num(100 * r.surge_rate, ".1f") + "%",
         )
     more = report.n_sites - max_sites
-    if more > 0:
-        t.add_row(f"… and {more:,} more sites (--format json lists all)", *[""] * 8)
+    shown = f"… and {more:,} more sites (--format json lists all). " if more > 0 else ""
     t.caption = (
-        "busiest / peak: busiest weekday and month, as ratios to the quietest; "
+        f"{shown}busiest / peak: busiest weekday and month, as ratios to the quietest; "
         "surges: days >20% above the local weekday baseline"
     )
     return t
