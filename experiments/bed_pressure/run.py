@@ -45,7 +45,7 @@ FIRST_CUTOFF_DAY = 27
 #: Model ideas run with --variants: name -> OccupancyForecaster arguments.
 VARIANTS: dict[str, dict[str, object]] = {
     "occupancy: no Christmas/holiday features": {"christmas": False},
-    "occupancy: unnormalized conformal": {"normalize": False},
+    "occupancy: volatility-normalized conformal": {"normalize": True},
     "occupancy: target = level": {"target": "level"},
     "occupancy: no exogenous": {"exogenous": ()},
 }
@@ -130,7 +130,10 @@ def run_models(
         if args.models and not any(m in name for m in args.models):
             continue
         print(f"running {name} …", flush=True)
-        key = hashlib.sha1(repr((name, cutoffs, refits, args.data)).encode()).hexdigest()[:16]
+        params = OccupancyForecaster().get_params() if "occupancy" in name else {}
+        plan = repr((name, cutoffs, refits, args.data))
+        plan += repr(sorted(params.items())) if params else ""
+        key = hashlib.sha1(plan.encode()).hexdigest()[:16]
         cache = CACHE / f"{key}.pkl"
         if cache.exists() and not args.no_cache:
             out, seconds = pd.read_pickle(cache)

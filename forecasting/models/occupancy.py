@@ -88,7 +88,7 @@ class OccupancyForecaster(Forecaster):
         max_horizon: int = 7,
         calibration_cutoffs: int = 42,
         target: Literal["ratio", "change", "level"] = "ratio",
-        normalize: bool = True,
+        normalize: bool = False,
         christmas: bool = True,
         exogenous: Sequence[str] = DEFAULT_EXOGENOUS,
         params: dict[str, Any] | None = None,
