@@ -28,6 +28,7 @@ from forecasting.models.ets import ETSForecaster, _model
 from forecasting.models.hybrid import HybridForecaster
 from forecasting.models.lightgbm import LightGBMForecaster
 from forecasting.models.naive import SeasonalNaive
+from forecasting.models.occupancy import OccupancyForecaster
 from forecasting.models.regressors import calendar_regressors
 
 FAST_LGB = {"n_estimators": 40, "learning_rate": 0.1}
@@ -198,7 +199,7 @@ def _reference(model: Forecaster, history: pd.DataFrame) -> pd.DataFrame:
         return _arima_reference(model, history)
     if isinstance(model, HybridForecaster):
         return _hybrid_reference(model, history)
-    if isinstance(model, LightGBMForecaster):  # no state: the same trees on the longer history
+    if isinstance(model, LightGBMForecaster | OccupancyForecaster):  # no state: same trees
         ref = copy.deepcopy(model)
         ref.history_ = _clean_history(history)
         return ref.predict(7)
