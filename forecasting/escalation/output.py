@@ -28,6 +28,7 @@ ROUNDING = {
     "usual_share_by_now": 3,
 }
 DEFAULT_DIGITS = 1
+NESTED = "p_nested"  # values inside a dict column keep 3 decimals
 #: Probabilities and occupancy shares keep 3 decimals whatever their line
 _SHARE_PREFIXES = ("p_", "occupancy", "own_normal")
 REASON_SEPARATOR = "; "
@@ -38,8 +39,8 @@ def _plain(column: str, value: Any) -> Any:
         return value.date().isoformat()
     if isinstance(value, list | tuple):
         return [str(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(str(k), v) for k, v in value.items()}
+    if isinstance(value, dict):  # e.g. parameters: name -> {value, band, points}
+        return {str(k): _plain(NESTED, v) for k, v in value.items()}
     if column in INT_COLUMNS:
         return None if value is None or math.isnan(float(value)) else round(float(value))
     if isinstance(value, bool | str) or value is None:
