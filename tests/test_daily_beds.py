@@ -52,3 +52,20 @@ def test_beds_warnings_when_full_even_deferring_all_says_so_with_the_figure():
     assert first["advice"].startswith("deferring all 1 deferrable case still leaves occupancy at")
     assert "(ceiling 92%)" in first["advice"]
     assert np.isnan(out["electives_planned"]).sum() == 0
+
+
+def test_prepare_history_when_gap_is_longer_than_segment_gap_leaves_it_missing():
+    from forecasting.escalation.inputs import prepare_history
+
+    days = pd.DatetimeIndex(["2020-01-01", "2020-01-02", "2020-01-05", "2020-03-01"])
+    frame = pd.DataFrame({"site_id": "RAA", "date": days, "attendances": [1.0, 2.0, 5.0, 9.0]})
+    out = prepare_history(frame)
+    assert out["date"].dt.strftime("%m-%d").tolist() == [
+        "01-01",
+        "01-02",
+        "01-03",
+        "01-04",
+        "01-05",
+        "03-01",
+    ]
+    assert out["attendances"].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0, 9.0]

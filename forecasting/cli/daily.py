@@ -194,14 +194,17 @@ def _run(
     from forecasting.cli.models import quiet_mlflow
     from forecasting.daily import check_as_of, daily_warnings
     from forecasting.escalation import WarningHistory
-    from forecasting.nowcast import load_hourly
     from forecasting.tracking import load_champion
 
     day = _as_of(as_of)
     check_as_of(day, hourly is not None)
     mapping_args = _same_file_mapping(data, hourly, mapping_args)
     frame = load_mapped(data, cfg, *mapping_args, resample=resample)
-    arrivals = None if hourly is None else load_hourly(hourly.path, hourly.columns)
+    arrivals = None
+    if hourly is not None:
+        from forecasting.nowcast import load_hourly  # scipy.stats: only when nowcasting
+
+        arrivals = load_hourly(hourly.path, hourly.columns)
     quiet_mlflow()
     with console.status("Loading the champion model…"):
         champ = load_champion(cfg)

@@ -11,6 +11,7 @@ import pandas as pd
 
 from forecasting.config import Config
 from forecasting.data import schema
+from forecasting.data.segments import DEFAULT_SEGMENT_GAP_DAYS
 from forecasting.errors import SchemaError
 from forecasting.escalation.errors import (
     AsOfError,
@@ -28,11 +29,26 @@ def _listed(sites: list[str]) -> str:
     return shown + (f" and {more} more" if more > 0 else "")
 
 
+def _short_gaps_filled(dates: pd.DatetimeIndex, max_gap: int) -> pd.DatetimeIndex:
+    """``dates`` plus the days of every gap of at most ``max_gap`` days (longer: segments)."""
+    if len(dates) < 2:
+        return dates
+    gaps = (dates[1:] - dates[:-1]).days - 1
+    extra = [
+        pd.date_range(start + pd.Timedelta(days=1), periods=n, freq="D")
+        for start, n in zip(dates[:-1], gaps, strict=True)
+        if 0 < n <= max_gap
+    ]
+    return dates.append(extra).sort_values() if extra else dates
+
+
 def prepare_history(history: pd.DataFrame) -> pd.DataFrame:
     """Normalise a DemandFrame: string site ids, midnight dates, one row per site and day.
 
-    Missing days inside a site's range are added: attendances interpolated, beds carried
-    forward, admissions and electives left missing (the occupancy rule fills them).
+    Missing days inside a site's range are added, up to ``attrs["segment_gap_days"]`` in a
+    row (default 14; a longer gap splits the series into segments and stays missing):
+    attendances interpolated, beds carried forward, admissions and electives left missing (the
+    occupancy rule fills them).
 
     Raises:
         EmptyDataError: If there are no rows.
@@ -53,9 +69,10 @@ def prepare_history(history: pd.DataFrame) -> pd.DataFrame:
     h[schema.SITE] = h[schema.SITE].astype(str)
     h[schema.DATE] = pd.to_datetime(h[schema.DATE]).dt.normalize()
     h = h.sort_values([schema.SITE, schema.DATE]).drop_duplicates([schema.SITE, schema.DATE])
+    max_gap = int(history.attrs.get("segment_gap_days", DEFAULT_SEGMENT_GAP_DAYS))
     parts = []
     for site, g in h.groupby(schema.SITE, sort=True):
-        days = pd.date_range(g[schema.DATE].iloc[0], g[schema.DATE].iloc[-1], freq="D")
+        days = _short_gaps_filled(pd.DatetimeIndex(g[schema.DATE]), max_gap)
         if len(days) == len(g):
             parts.append(g)
             continue
