@@ -126,10 +126,11 @@ def test_daily_error_when_champion_forecasts_attendances_but_data_are_beds(folde
     assert "forecasts beds_occupied but the data's target is attendances" in out.output
 
 
-def test_backtest_when_sitrep_shaped_file_scores_only_days_inside_winters(folder, tmp_path):
+@pytest.mark.parametrize("step", [7, 1])
+def test_backtest_when_sitrep_shaped_file_scores_only_days_inside_winters(folder, tmp_path, step):
     cv = tmp_path / "cv.csv"
     args = ["backtest", "--data", "sitreps.csv", *MAPPING[:4], "--col", "beds=ga_beds_open"]
-    args += ["--horizon", "7", "--step", "7", "--windows", "6", "--models", "snaive"]
+    args += ["--horizon", "7", "--step", str(step), "--windows", "6", "--models", "snaive,ets"]
     out = runner.invoke(app, [*args, "--out", str(cv), "--no-track"])
     assert out.exit_code == 0, out.output
     frame = pd.read_csv(cv, parse_dates=["cutoff", "date"])

@@ -261,7 +261,13 @@ def test_cutoffs_when_panel_has_gaps_skip_windows_that_would_fall_in_them(
         cutoffs_for(panel, horizon=7, step=7, windows=41)
 
 
-@pytest.mark.parametrize(("step", "windows", "refit_every"), [(7, 16, 4), (1, 10, 5)])
+@pytest.mark.parametrize(
+    ("step", "windows", "refit_every"),
+    [
+        (7, 16, 4),
+        pytest.param(1, 10, 5, marks=pytest.mark.slow),
+    ],  # step 1 on a winter-only file: test_cli_beds
+)
 def test_backtest_when_panel_is_winter_only_forecasts_inside_segments_for_every_model(
     panel: pd.DataFrame, step: int, windows: int, refit_every: int
 ) -> None:
