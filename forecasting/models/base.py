@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
-from typing import Any, ClassVar, Self
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, Protocol, Self
 
 import numpy as np
 import pandas as pd
@@ -194,6 +194,48 @@ def short_segment_reason(n_days: int, minimum: int = MIN_SEGMENT_DAYS) -> str | 
     if n_days >= minimum:
         return None
     return f"latest segment has {n_days} day(s); the model needs at least {minimum}"
+
+
+class PerSiteFits(Protocol):
+    """A per-site smoothing model: fitted sites, fallen-back sites and a one-site fit."""
+
+    name: str
+    fits_: dict[str, Any]
+    fallbacks_: dict[str, str]
+    short_: dict[str, str]
+
+    def _fit_site(self, site: str, history: pd.DataFrame) -> None: ...
+
+
+def sites_to_refilter(
+    model: PerSiteFits,
+    history: pd.DataFrame,
+    rows: Callable[[pd.DataFrame], pd.DataFrame] = lambda g: g,
+) -> list[tuple[str, pd.DataFrame]]:
+    """The sites an ``update`` re-filters with their fitted parameters, and their rows.
+
+    A site new to the model is fitted now; a site whose latest segment (``rows`` of its
+    history) is too short is put in ``model.short_`` (seasonal naive until long enough); sites
+    fallen back at fit stay so. New fallbacks and short sites are warned about once.
+    """
+    model.short_ = {}
+    new: dict[str, str] = {}
+    keep = []
+    for site, g in history.groupby(schema.SITE, sort=True):
+        site = str(site)
+        if site in model.fallbacks_:
+            continue
+        if site not in model.fits_:
+            model._fit_site(site, g)
+            new.update({site: model.fallbacks_[site]} if site in model.fallbacks_ else {})
+            continue
+        short = short_segment_reason(len(rows(g)))
+        if short is not None:
+            model.short_[site] = short
+            continue
+        keep.append((site, g))
+    warn_fallbacks(model.name, {**new, **model.short_})
+    return keep
 
 
 def future_dates(last: pd.Timestamp, horizon: int) -> pd.DatetimeIndex:

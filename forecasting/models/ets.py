@@ -28,6 +28,7 @@ from forecasting.models.base import (
     degenerate_reason,
     future_dates,
     short_segment_reason,
+    sites_to_refilter,
     warn_fallbacks,
 )
 
@@ -244,26 +245,12 @@ class ETSForecaster(Forecaster):
         (new, or whose segment was too short) is fitted now; a site whose latest segment is too
         short gets the seasonal naive forecast until it is long enough.
         """
-        self.short_ = {}
-        new: dict[str, str] = {}
-        for site, g in history.groupby(schema.SITE, sort=True):
-            site = str(site)
-            if site in self.fallbacks_:
-                continue
-            if site not in self.fits_:
-                self._fit_site(site, g)
-                new.update({site: self.fallbacks_[site]} if site in self.fallbacks_ else {})
-                continue
-            short = short_segment_reason(len(g))
-            if short is not None:
-                self.short_[site] = short
-                continue
+        for site, g in sites_to_refilter(self, history):
             y = self._site_series(site, g)
             f = self.fits_[site]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 f.results = _model(y, f.trend, f.damped, self.season).smooth(f.params)
-        warn_fallbacks(self.name, {**new, **self.short_})
 
     def _predict(self, horizon: int, future: pd.DataFrame | None) -> pd.DataFrame:
         from forecasting.models.naive import seasonal_naive

@@ -32,6 +32,7 @@ from forecasting.models.base import (
     Forecaster,
     degenerate_reason,
     short_segment_reason,
+    sites_to_refilter,
     warn_fallbacks,
 )
 from forecasting.models.conformal import calibration_split, per_horizon
@@ -310,20 +311,7 @@ class HybridForecaster(Forecaster):
         estimated now (the correction model is kept); a site whose latest segment is too short
         gets the seasonal naive forecast until it is long enough.
         """
-        self.short_ = {}
-        new: dict[str, str] = {}
-        for site, g in history.groupby(schema.SITE, sort=True):
-            site = str(site)
-            if site in self.fallbacks_:
-                continue
-            if site not in self.fits_:
-                self._fit_site(site, g)
-                new.update({site: self.fallbacks_[site]} if site in self.fallbacks_ else {})
-                continue
-            short = short_segment_reason(len(_latest_rows(g)))
-            if short is not None:
-                self.short_[site] = short
-        warn_fallbacks(self.name, {**new, **self.short_})
+        sites_to_refilter(self, history, _latest_rows)
         if self.fits_:
             self._states(history)
 
