@@ -94,6 +94,23 @@ def test_fit_when_beds_absent_scales_by_recent_level():
     assert out.groupby("site_id")["mean"].mean().between(300, 900).all()
 
 
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"calibration": "latest", "calibration_cutoffs": 14},
+        {"calibration": "folds", "occupancy_bins": (0.9, 0.95)},
+    ],
+)
+def test_conformal_when_latest_or_folds_with_bins_gives_monotone_quantiles(kwargs):
+    model = OccupancyForecaster(params=FAST, **kwargs).fit(_frame())
+    bins = len(kwargs.get("occupancy_bins", ())) + 1
+    assert model.errors_.shape == (7, bins, 200)
+    out = model.predict_occupancy(7)
+    assert is_monotone(out)
+    p = out["p_occupancy_ge_0.95"].to_numpy()
+    assert ((p >= 0) & (p <= 1)).all()
+
+
 def test_registry_when_asked_for_occupancy_returns_the_model():
     model = make_model("occupancy", horizon=5)
     assert isinstance(model, OccupancyForecaster) and model.max_horizon == 5

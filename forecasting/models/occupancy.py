@@ -7,11 +7,15 @@ horizon at once (direct strategy, the horizon is a feature). The forecast of bed
 ``(y[t] / beds[t] + change) * beds[t]``. It learns from all segments (winters) of all sites;
 every feature reads the cutoff's segment only (:mod:`forecasting.features.occupancy`).
 
-Quantiles are split-conformal: a second model fitted on all but the most recent
-``calibration_cutoffs`` cutoff days predicts those, and the per-horizon distribution of its
-errors (occupancy points, divided by the site's recent volatility when ``normalize`` is set)
-is added to the forecast. The same error distribution gives exceedance probabilities
-(:meth:`OccupancyForecaster.predict_occupancy`).
+Quantiles are conformal. With ``calibration="folds"`` (default) the out-of-sample errors come
+from ``calibration_folds`` extra fits, each leaving one of the latest winters (July–June years
+of the target day) out of training and predicting it; only rows whose cutoff is at least
+``calibration_min_since`` days into its segment are kept (the forecast rows of a winter in
+progress, not its first days with few features). With ``calibration="latest"`` (split
+conformal) a second model fitted on all but the most recent ``calibration_cutoffs`` cutoff days
+predicts those. The per-horizon distribution of the errors (occupancy points, divided by the
+site's recent volatility when ``normalize`` is set) is added to the forecast. The same error
+distribution gives exceedance probabilities (:meth:`OccupancyForecaster.predict_occupancy`).
 
 Beds open are held flat at the cutoff's value: forecast occupancy = forecast occupied / beds
 open at the cutoff. Escalation beds open and close with demand, so beds and occupied move
@@ -60,6 +64,8 @@ VOL_FLOOR = 0.005
 #: a handful of beds) must not steer a squared-error fit.
 TARGET_CLIP = 0.3
 THRESHOLDS: tuple[float, ...] = (0.92, 0.95, 0.97)
+#: Fewest errors for an occupancy bin of its own (else the horizon's pool).
+MIN_BIN_ROWS = 200
 
 
 class OccupancyForecaster(Forecaster):
@@ -67,7 +73,15 @@ class OccupancyForecaster(Forecaster):
 
     Args:
         max_horizon: Largest horizon (days).
-        calibration_cutoffs: Most recent cutoff days held out to calibrate the quantiles.
+        calibration: ``"folds"`` (leave-one-winter-out errors of the latest winters) or
+            ``"latest"`` (split conformal on the most recent cutoff days).
+        calibration_cutoffs: With ``"latest"``: most recent cutoff days held out.
+        calibration_folds: With ``"folds"``: number of latest winters, one fit each.
+        calibration_min_since: With ``"folds"``: keep error rows whose cutoff is at least this
+            many days into its segment (all rows when too few).
+        occupancy_bins: Inner edges of occupancy-at-the-cutoff bins: errors are pooled per
+            horizon and bin (Mondrian conformal; a bin with fewer than ``MIN_BIN_ROWS`` errors
+            uses the horizon's pool). Empty: per horizon only.
         target: ``"ratio"`` (default: change of the occupancy ratio, occupied / open at the
             target day minus at the cutoff), ``"change"`` (change of beds occupied over the
             cutoff's beds) or ``"level"`` (occupancy ratio at the target day).
@@ -86,7 +100,11 @@ class OccupancyForecaster(Forecaster):
     def __init__(
         self,
         max_horizon: int = 7,
+        calibration: Literal["folds", "latest"] = "folds",
         calibration_cutoffs: int = 42,
+        calibration_folds: int = 3,
+        calibration_min_since: int = 21,
+        occupancy_bins: Sequence[float] = (),
         target: Literal["ratio", "change", "level"] = "ratio",
         normalize: bool = False,
         christmas: bool = True,
@@ -98,7 +116,11 @@ class OccupancyForecaster(Forecaster):
         seed: int = 0,
     ) -> None:
         self.max_horizon = max_horizon
+        self.calibration = calibration
         self.calibration_cutoffs = calibration_cutoffs
+        self.calibration_folds = calibration_folds
+        self.calibration_min_since = calibration_min_since
+        self.occupancy_bins = tuple(occupancy_bins)
         self.target = target
         self.normalize = normalize
         self.christmas = christmas
@@ -163,21 +185,75 @@ class OccupancyForecaster(Forecaster):
 
     def _conformal(self, X: pd.DataFrame, target: np.ndarray, meta: pd.DataFrame) -> np.ndarray:
         """Per-horizon quantile grid of held-out errors (occupancy points, maybe normalized)."""
+        found = self._fold_errors(X, target, meta) if self.calibration == "folds" else None
+        errors, h, now = found if found is not None else self._latest_errors(X, target, meta)
+        b = np.digitize(now, self.occupancy_bins)
+        grid = np.zeros((self.max_horizon, len(self.occupancy_bins) + 1, len(GRID)))
+        for k in range(1, self.max_horizon + 1):
+            e = errors[h == k] if np.any(h == k) else errors
+            bk = b[h == k] if np.any(h == k) else b
+            for j in range(grid.shape[1]):
+                inside = e[bk == j]
+                grid[k - 1, j] = np.quantile(inside if len(inside) >= MIN_BIN_ROWS else e, GRID)
+        return grid
+
+    def _grids(self, meta: pd.DataFrame) -> np.ndarray:
+        """Each prediction row's error grid (by horizon and occupancy bin at the cutoff)."""
+        now = (meta["y_last"] / meta["scale"]).to_numpy(dtype=float)
+        b = np.digitize(np.nan_to_num(now, nan=0.0), self.occupancy_bins)
+        return np.asarray(self.errors_[meta["horizon"].to_numpy() - 1, b])
+
+    def _latest_errors(
+        self, X: pd.DataFrame, target: np.ndarray, meta: pd.DataFrame
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Split conformal: errors on the latest ``calibration_cutoffs`` cutoff days."""
         cutoffs = np.sort(meta["cutoff"].unique())
         first = cutoffs[max(0, len(cutoffs) - self.calibration_cutoffs)]
         cal = (meta["cutoff"] >= first).to_numpy()
         train = (meta[DATE] < first).to_numpy()
         if train.sum() < 50 or cal.sum() < 20:  # too little history: in-sample errors
             train, cal = np.ones(len(X), bool), np.ones(len(X), bool)
+        return self._held_out(X, target, meta, train, cal)
+
+    def _fold_errors(
+        self, X: pd.DataFrame, target: np.ndarray, meta: pd.DataFrame
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """Leave-one-winter-out errors of the latest winters (None: fewer than two winters)."""
+        win_date, win_cut = _winter(meta[DATE]), _winter(meta["cutoff"])
+        winters = np.unique(win_date)
+        if len(winters) < 2:
+            return None
+        since = X["days_since_start"].to_numpy(dtype=float)
+        errors, horizons, levels = [], [], []
+        for w in winters[-(self.calibration_folds + 1) : -1]:
+            hold = win_date == w
+            train = (win_date != w) & (win_cut != w)
+            if train.sum() < 50 or hold.sum() < 20:
+                continue
+            keep = hold & (since >= self.calibration_min_since)
+            cal = keep if keep.sum() >= 20 * self.max_horizon else hold
+            e, h, now = self._held_out(X, target, meta, train, cal)
+            errors.append(e)
+            horizons.append(h)
+            levels.append(now)
+        if not errors:
+            return None
+        return np.concatenate(errors), np.concatenate(horizons), np.concatenate(levels)
+
+    def _held_out(
+        self,
+        X: pd.DataFrame,
+        target: np.ndarray,
+        meta: pd.DataFrame,
+        train: np.ndarray,
+        cal: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Errors, horizons and occupancy at the cutoff on ``cal`` of a model fit on ``train``."""
         model = self._model().fit(X[train], self._to_fit(target[train], meta[train]))
         change = self._change(model, X[cal], meta[cal].reset_index(drop=True))
         errors = (target[cal] - change) / self._spread(X[cal])
-        h = meta.loc[cal, "horizon"].to_numpy()
-        grid = []
-        for k in range(1, self.max_horizon + 1):
-            e = errors[h == k] if np.any(h == k) else errors
-            grid.append(np.quantile(e, GRID))
-        return np.asarray(grid)
+        now = (meta.loc[cal, "y_last"] / meta.loc[cal, "scale"]).to_numpy(dtype=float)
+        return errors, meta.loc[cal, "horizon"].to_numpy(), now
 
     def _spread(self, X: pd.DataFrame) -> np.ndarray:
         if not self.normalize:
@@ -204,7 +280,7 @@ class OccupancyForecaster(Forecaster):
         y_last = meta["y_last"].to_numpy(dtype=float)
         out = meta[[SITE, "cutoff", DATE, "horizon"]].copy()
         out["mean"] = y_last + change * scale
-        grid = self.errors_[meta["horizon"].to_numpy() - 1]
+        grid = self._grids(meta)
         levels = np.interp(QUANTILES, GRID, np.arange(len(GRID)))
         for col, pos in zip(QUANTILE_COLUMNS, levels, strict=True):
             e = np.array([np.interp(pos, np.arange(len(GRID)), g) for g in grid])
@@ -236,11 +312,17 @@ class OccupancyForecaster(Forecaster):
             out[f"occupancy_{col}"] = out[col] / beds
         scale = meta["scale"].to_numpy(dtype=float)
         center = meta["y_last"].to_numpy(dtype=float) / scale + change
-        grid = self.errors_[meta["horizon"].to_numpy() - 1]
+        grid = self._grids(meta)
         for x in thresholds:
             needed = (x * beds / scale - center) / spread
             out[f"p_occupancy_ge_{x:g}"] = exceedance(grid, needed)
         return out
+
+
+def _winter(dates: pd.Series) -> np.ndarray:
+    """Winter of each date: the year of its July–June season."""
+    d = pd.DatetimeIndex(dates)
+    return np.where(d.month >= 7, d.year, d.year - 1)
 
 
 def exceedance(grid: np.ndarray, needed: np.ndarray) -> np.ndarray:
