@@ -39,7 +39,7 @@ def _short_gaps_filled(dates: pd.DatetimeIndex, max_gap: int) -> pd.DatetimeInde
         for start, n in zip(dates[:-1], gaps, strict=True)
         if 0 < n <= max_gap
     ]
-    return dates.append(extra).sort_values() if extra else dates
+    return pd.DatetimeIndex(dates.append(extra)).sort_values() if extra else dates
 
 
 def prepare_history(history: pd.DataFrame) -> pd.DataFrame:
