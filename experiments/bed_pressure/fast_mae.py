@@ -37,6 +37,13 @@ IDEAS: dict[str, dict[str, Any]] = {
         "min_child_samples": 300,
     },
     "mean of ratio-change and level models": {"average": True},
+    "800 trees, lr 0.03, 63 leaves, min_child 200": {
+        "n_estimators": 800,
+        "learning_rate": 0.03,
+        "num_leaves": 63,
+        "min_child_samples": 200,
+    },
+    "huber objective (alpha 0.02)": {"objective": "huber", "alpha": 0.02},
 }
 
 
