@@ -25,7 +25,6 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import fast_conformal
-import run
 import sitreps
 
 LINES = (0.95, 0.97)
@@ -44,12 +43,7 @@ def main() -> None:
     occ = (m["y"] / m["scale_y"]).to_numpy(dtype=float)
     ok = np.isfinite(occ - now)
     X, m, occ = X[ok].reset_index(drop=True), m[ok].reset_index(drop=True), occ[ok]
-    cuts = [c for w in ("2018-19", "2019-20") for c in run.winter_cutoffs(frame, w)]
-    groups: list[list[pd.Timestamp]] = []
-    for c, rf in zip(cuts, run.refit_schedule(frame, cuts, 4), strict=True):
-        if rf:
-            groups.append([])
-        groups[-1].append(c)
+    groups = fast_conformal.refit_groups(frame)
     probs: dict[float, list[np.ndarray]] = {line: [] for line in LINES}
     for group in groups:
         train = (m["date"] <= group[0]).to_numpy()

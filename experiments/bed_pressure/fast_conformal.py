@@ -56,6 +56,17 @@ def load(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return X, meta
 
 
+def refit_groups(frame: pd.DataFrame) -> list[list[pd.Timestamp]]:
+    """The benchmark's cutoffs grouped by refit: each group is predicted by its first's fit."""
+    cuts = [c for w in ("2018-19", "2019-20") for c in run.winter_cutoffs(frame, w)]
+    groups: list[list[pd.Timestamp]] = []
+    for c, refit in zip(cuts, run.refit_schedule(frame, cuts, 4), strict=True):
+        if refit:
+            groups.append([])
+        groups[-1].append(c)
+    return groups
+
+
 def grid_of(err: np.ndarray, h: np.ndarray) -> np.ndarray:
     """Per-horizon quantile grids (7 x len(GRID))."""
     return np.asarray([np.quantile(err[h == k], GRID) for k in range(1, 8)])
@@ -136,13 +147,7 @@ def main() -> None:
             random_state=0,
         ).fit(X[mask], rc[mask])
 
-    cuts = [c for w in ("2018-19", "2019-20") for c in run.winter_cutoffs(frame, w)]
-    refits = run.refit_schedule(frame, cuts, 4)
-    groups: list[list[pd.Timestamp]] = []
-    for c, rf in zip(cuts, refits, strict=True):
-        if rf:
-            groups.append([])
-        groups[-1].append(c)
+    groups = refit_groups(frame)
     pools: dict[str, list[tuple[np.ndarray, ...]]] = {}
     rows: list[dict[str, np.ndarray]] = []
     for group in groups:

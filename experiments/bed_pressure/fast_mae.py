@@ -19,12 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import fast_conformal
-import run
 import sitreps
 
 from forecasting.models.occupancy import DEFAULT_PARAMS
@@ -60,13 +58,7 @@ def main() -> None:
     ok = np.isfinite(r)
     X, m, r, now = X[ok].reset_index(drop=True), m[ok].reset_index(drop=True), r[ok], now[ok]
     rc = np.clip(r, -0.3, 0.3)
-    cuts = [c for w in ("2018-19", "2019-20") for c in run.winter_cutoffs(frame, w)]
-    refits = run.refit_schedule(frame, cuts, 4)
-    groups: list[list[pd.Timestamp]] = []
-    for c, rf in zip(cuts, refits, strict=True):
-        if rf:
-            groups.append([])
-        groups[-1].append(c)
+    groups = fast_conformal.refit_groups(frame)
     print("| idea | MAE | h1 | h2 | h3 | h4 | h5 | h6 | h7 | time |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for name in which:

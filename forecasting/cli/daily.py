@@ -180,6 +180,7 @@ class _Run:
     frame: pd.DataFrame
     ref: str
     source: str
+    issued: pd.DataFrame | None = None  # the warning history read for this run
 
 
 def _run(
@@ -227,7 +228,7 @@ def _run(
             hourly=arrivals,
             nowcast=None if hourly is None else hourly.options,
         )
-    return _Run(result, frame, ref, str(champ.source))
+    return _Run(result, frame, ref, str(champ.source), issued)
 
 
 def _preflight(out: Path | None, history: Path | None) -> None:
@@ -358,20 +359,18 @@ def _national_report(run: _Run, out: Path) -> Path:
     import pandas as pd
 
     from forecasting.data import schema
-    from forecasting.escalation import WarningHistory
     from forecasting.national import write_national_page
     from forecasting.national.summary import previous_levels
 
     frame, day = run.frame, run.result.as_of
     recent = frame[frame[schema.DATE] > day - pd.Timedelta(days=40)]
     observed = recent.assign(occupancy=recent[schema.TARGET] / recent["beds"])
-    issued = WarningHistory(DEFAULT_HISTORY).read() if DEFAULT_HISTORY.is_file() else None
     with console.status("Drawing the national page…"):
         return write_national_page(
             out / "index.html",
             run.result.warnings,
             observed[[schema.SITE, schema.DATE, "occupancy"]],
-            previous_levels(issued, day),
+            previous_levels(run.issued, day),
             as_of=day,
             issued=datetime.now(UTC),
             model_ref=run.ref,

@@ -2,7 +2,8 @@
 
 Each cell is the day's OPEL-style level and forecast occupancy (one decimal where a rounded
 figure would contradict the 92% ceiling); trusts are sorted by their highest level, then by
-their peak occupancy. Every user string goes through :class:`rich.text.Text` or ``escape``.
+their peak occupancy (:func:`forecasting.national.summary.headline_levels`, as on the national
+page). Every user string goes through :class:`rich.text.Text` or ``escape``.
 """
 
 from __future__ import annotations
@@ -15,16 +16,8 @@ from rich.table import Table
 from rich.text import Text
 
 from forecasting.cli.render import LEVEL_STYLES
+from forecasting.national.summary import headline_levels, level_counts
 from forecasting.pressure import format_occupancy
-
-
-def headline(warnings: pd.DataFrame) -> pd.DataFrame:
-    """Per trust: highest level, its first day, peak occupancy; sorted most pressed first."""
-    w = warnings.assign(site_id=warnings["site_id"].astype(str))
-    top = w.sort_values(["level", "date"], ascending=[False, True]).groupby("site_id").head(1)
-    peak = w.groupby("site_id")["occupancy"].max().rename("peak")
-    out = top.set_index("site_id")[["level", "date"]].join(peak)
-    return out.sort_values(["level", "peak"], ascending=[False, False])
 
 
 def pressure_table(warnings: pd.DataFrame, title: str, max_sites: int = 40) -> Table:
@@ -38,7 +31,7 @@ def pressure_table(warnings: pd.DataFrame, title: str, max_sites: int = 40) -> T
     w = warnings.assign(
         site_id=warnings["site_id"].astype(str), date=pd.to_datetime(warnings["date"])
     )
-    heads = headline(w)
+    heads = headline_levels(w).set_index("site_id")
     for site, head in heads.head(max_sites).iterrows():
         g = w[w["site_id"] == site].set_index("date")
         cells = []
@@ -54,7 +47,7 @@ def pressure_table(warnings: pd.DataFrame, title: str, max_sites: int = 40) -> T
         t.add_row(Text(str(site)), f"[{LEVEL_STYLES[top]}]{top}[/]", *cells)
     if len(heads) > max_sites:
         t.add_row(f"… {len(heads) - max_sites} more", "", *[""] * len(days))
-    counts = heads["level"].value_counts().reindex([4, 3, 2, 1], fill_value=0)
+    counts = level_counts(heads).sort_index(ascending=False)
     t.caption = (
         "Trusts by highest level: "
         + ", ".join(f"level {lvl}: {n}" for lvl, n in counts.items())
@@ -69,11 +62,13 @@ def pressure_reasons(warnings: pd.DataFrame, max_sites: int = 10) -> list[str]:
     """For the most pressed trusts (level 3 or more): the reasons and advice of their top day."""
     lines = []
     w = warnings.assign(site_id=warnings["site_id"].astype(str))
-    for site, head in headline(w).head(max_sites).iterrows():
-        level = int(head["level"])
+    w = w.assign(date=pd.to_datetime(w["date"]))
+    heads = headline_levels(w).head(max_sites)
+    levels = heads["level"].astype(int)
+    for site, level, peak in zip(heads["site_id"], levels, heads["peak_date"], strict=True):
         if level < 3:
             break
-        row = w[(w["site_id"] == site) & (w["date"] == head["date"])].iloc[0]
+        row = w[(w["site_id"] == site) & (w["date"] == peak)].iloc[0]
         style = LEVEL_STYLES[level]
         when = f"{pd.Timestamp(row['date']):%a %d}"
         reasons = escape("; ".join(str(r) for r in row["reasons"]))

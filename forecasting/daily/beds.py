@@ -20,12 +20,10 @@ from forecasting.data import schema
 from forecasting.escalation.levels import LEVEL_NAMES
 from forecasting.forecast_frame import QUANTILE_COLUMNS
 from forecasting.pressure import assess_pressure, deferrable_cases, plan_deferrals
-from forecasting.pressure.assess import P_SURGE
 from forecasting.pressure.probability import BEDS_OPEN, p_column
 
 TARGET_ROLE = "beds_occupied"
 ELECTIVES = "electives_planned"
-NOT_SCORED = "not scored (no data): "
 
 #: Columns of a bed-pressure warning (the daily JSON and CSV), in order.
 BEDS_WARNING_COLUMNS: tuple[str, ...] = (
@@ -81,23 +79,6 @@ def _planned(
     return out
 
 
-def _without_surge(reasons: list[str], settings: PressureConfig) -> list[str]:
-    """Drop the attendance-surge parameter from "not scored" (a beds file has no attendances).
-
-    The score still rescales over the parameters present, as the defaults were tuned.
-    """
-    surge = {name for name, p in settings.parameters.items() if p.source == P_SURGE}
-    out = []
-    for reason in reasons:
-        if reason.startswith(NOT_SCORED):
-            names = [n for n in reason.removeprefix(NOT_SCORED).split(", ") if n not in surge]
-            if names:
-                out.append(NOT_SCORED + ", ".join(names))
-            continue
-        out.append(reason)
-    return out
-
-
 def beds_warnings(
     forecast: pd.DataFrame,
     data: pd.DataFrame,
@@ -129,7 +110,6 @@ def beds_warnings(
     fc["horizon"] = (fc["date"] - day).dt.days
     fc = fc[(fc["horizon"] >= 1) & (fc["horizon"] <= horizon)].reset_index(drop=True)
     scored = assess_pressure(fc, past, settings)
-    scored["reasons"] = [_without_surge(r, settings) for r in scored["reasons"]]
     scored["electives_planned"] = _planned(scored, data, site_settings)
     scored["deferrable"] = deferrable_cases(
         np.nan_to_num(scored["electives_planned"].to_numpy(float)), deferrable_share

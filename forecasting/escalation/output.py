@@ -16,21 +16,11 @@ INT_COLUMNS = (
     "electives_deferrable",
     "electives_to_review",
 )
-ROUNDING = {
-    "p_surge": 3,
-    "p_surge_high": 3,
-    "p_capacity": 3,
-    "p_weekday": 3,
-    "p_capacity_raw": 3,
-    "p_weekday_raw": 3,
-    "occupancy": 3,
-    "occupancy_q_high": 3,
-    "usual_share_by_now": 3,
-}
 DEFAULT_DIGITS = 1
-NESTED = "p_nested"  # values inside a dict column keep 3 decimals
-#: Probabilities and occupancy shares keep 3 decimals whatever their line
-_SHARE_PREFIXES = ("p_", "occupancy", "own_normal")
+#: Shares keep 3 decimals: probabilities, occupancy and the day's usual share so far
+SHARE_DIGITS = 3
+_SHARE_PREFIXES = ("p_", "occupancy", "own_normal", "usual_share")
+NESTED = "p_nested"  # values inside a dict column (parameters) are shares or small rates
 REASON_SEPARATOR = "; "
 
 
@@ -50,8 +40,8 @@ def _plain(column: str, value: Any) -> Any:
     if isinstance(value, float):
         if math.isnan(value):
             return None
-        share = 3 if column.startswith(_SHARE_PREFIXES) else DEFAULT_DIGITS
-        return round(value, ROUNDING.get(column, share))
+        digits = SHARE_DIGITS if column.startswith(_SHARE_PREFIXES) else DEFAULT_DIGITS
+        return round(value, digits)
     return value
 
 

@@ -41,8 +41,8 @@ def assess_pressure(
 
     Returns:
         The forecast rows with occupancy quantiles, ``p_occupancy_ge_<line>``, ``own_normal``,
-        ``p_above_own_normal``, ``handovers_over_60min_per_100_beds``, ``p_surge`` and the
-        columns of :func:`~forecasting.pressure.opel.score_opel`.
+        ``p_above_own_normal``, ``handovers_over_60min_per_100_beds``, ``p_surge`` (with
+        ``surge`` only) and the columns of :func:`~forecasting.pressure.opel.score_opel`.
     """
     out = pressure_probabilities(forecast, history, settings)
     out[HANDOVER_RATE] = np.nan
@@ -52,8 +52,7 @@ def assess_pressure(
         rates = handover_rate(history, cutoff, settings.handover_window_days)
         rows = cutoffs == cutoff
         out.loc[rows, HANDOVER_RATE] = sites[rows].map(rates).to_numpy(dtype=float)
-    out[P_SURGE] = np.nan
-    if surge is not None and len(surge):
+    if surge is not None:
         keys = pd.MultiIndex.from_arrays([surge[SITE].astype(str), pd.to_datetime(surge[DATE])])
         p = pd.Series(surge[P_SURGE].to_numpy(dtype=float), index=keys)
         p = p[~p.index.duplicated(keep="last")]

@@ -139,10 +139,13 @@ def score_opel(
         A copy of ``frame`` with ``opel_score`` (float, rounded to 0.01), ``opel_level``
         (Int64, NA when no parameter is available), ``parameters`` (dict name ->
         ``{"value", "band", "points"}`` of the available parameters), ``reasons`` (list of
-        text, the parameters scoring points, highest first: they set the level) and
-        ``missing_parameters`` (list of names skipped that day).
+        text, the parameters scoring points, highest first: they set the level; parameters
+        empty that day are named as not scored) and ``missing_parameters`` (list of names
+        skipped that day, including those the frame has no column for).
     """
     score, level, values, points = score_arrays(frame, parameters, level_cuts)
+    # parameters the data have no column for: named in missing_parameters, not in every reason
+    absent = {name for name, p in parameters.items() if p.source not in frame}
     detail: list[dict[str, dict[str, float | int]]] = []
     reasons: list[list[str]] = []
     missing: list[list[str]] = []
@@ -158,7 +161,7 @@ def score_opel(
             row[name] = {"value": float(v), "band": band, "points": float(points[name][i])}
         detail.append(row)
         missing.append(gone)
-        reasons.append(_reasons(row, parameters, gone))
+        reasons.append(_reasons(row, parameters, [g for g in gone if g not in absent]))
     out = frame.copy()
     out["opel_score"] = np.round(score, 2)
     out["opel_level"] = pd.array([pd.NA if np.isnan(x) else int(x) for x in level], dtype="Int64")
