@@ -78,6 +78,10 @@ class ConfigError(ForecastingError, ValueError):
     """A configuration file is missing, malformed or has an invalid key (named in the message)."""
 
 
+class ExecutorError(ForecastingError, RuntimeError):
+    """The executor cannot run the tasks: Dask missing, scheduler unreachable, a worker died."""
+
+
 class NotFittedError(ForecastingError, RuntimeError):
     """A model was asked to predict before it was fitted."""
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from forecasting.cli.common import cli_command, console, fail, plain, progress_columns
+from forecasting.cli.common import cli_command, console, fail, plain, progress_bar
 from forecasting.cli.data import (
     ConfigOpt,
     DateColOpt,
@@ -21,11 +20,13 @@ from forecasting.cli.data import (
     load_mapped,
     with_holidays,
 )
+from forecasting.cli.execution import SchedulerOpt, WorkersOpt, executor_from_options
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from forecasting.config import Config
+    from forecasting.executors import Executor
 
 DEFAULT_MODELS = "snaive,ets,hybrid"
 
@@ -57,6 +58,8 @@ def backtest_command(
     track: Annotated[
         bool, typer.Option("--track/--no-track", help="Log the run to MLflow (see `ui`).")
     ] = True,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Backtest models on rolling origins; write forecasts with y, print metrics, log the run."""
     from forecasting.cli.render import metrics_table
@@ -86,9 +89,10 @@ def backtest_command(
         horizon=horizon,
         resample=resample,
     )
-    result = backtest_with_progress(
-        frame, names, horizon, step, windows, refit_every, country, subdiv
-    )
+    with executor_from_options(workers, scheduler) as executor:
+        result = backtest_with_progress(
+            frame, names, horizon, step, windows, refit_every, country, subdiv, executor
+        )
     with atomic_path(out) as tmp:
         result.to_csv(tmp, index=False, date_format="%Y-%m-%d", float_format="%.3f")
     console.print(
@@ -130,26 +134,22 @@ def backtest_with_progress(
     refit_every: int,
     country: str = "GB",
     subdiv: str | None = "ENG",
+    executor: Executor | None = None,
 ) -> pd.DataFrame:
-    """Backtest registry models one after another with a progress bar; one combined frame."""
-    import pandas as pd
-
+    """Backtest registry models with one progress bar over their chunks; one combined frame."""
     from forecasting.evaluate.backtest import backtest
     from forecasting.models import make_model
 
-    frames = []
-    with progress_columns() as bar:
-        for name in names:
-            task = bar.add_task(f"backtest {name}", total=-(-windows // refit_every))
-            frames.append(
-                backtest(
-                    frame,
-                    [make_model(name, horizon, country, subdiv)],
-                    horizon=horizon,
-                    step=step,
-                    windows=windows,
-                    refit_every=refit_every,
-                    progress=functools.partial(bar.advance, task),
-                )
-            )
-    return pd.concat(frames, ignore_index=True)
+    models = {name: make_model(name, horizon, country, subdiv) for name in names}
+    chunks = -(-windows // refit_every) * len(names)
+    with progress_bar(f"backtest {','.join(names)}", chunks) as advance:
+        return backtest(
+            frame,
+            models,
+            horizon=horizon,
+            step=step,
+            windows=windows,
+            refit_every=refit_every,
+            executor=executor,
+            progress=advance,
+        )

@@ -1,7 +1,8 @@
 """Rolling-origin backtest: refit or roll forward at each cutoff, forecast, join the truth.
 
 Each chunk of windows that shares one fit is a pure function of the frame, so chunks are
-independent tasks for the executor (serial today, joblib with ``n_jobs``; Dask later).
+independent tasks for an executor (:mod:`forecasting.executors`: serial, local processes or
+Dask); every backend gives the same forecasts, in the same order.
 
 Segments (winter-only data): a cutoff is kept only where the panel (the union of all sites'
 days) has the cutoff and every day of the horizon after it, so no window falls in a gap; at
@@ -18,6 +19,7 @@ import pandas as pd
 
 from forecasting.data import schema
 from forecasting.errors import DataError
+from forecasting.executors import Executor, SerialExecutor
 from forecasting.models.base import Forecaster, clone
 
 Progress = Callable[[int], None]
@@ -106,7 +108,7 @@ def backtest(
     step: int = 7,
     windows: int = 52,
     refit_every: int = 1,
-    n_jobs: int = 1,
+    executor: Executor | None = None,
     progress: Progress | None = None,
 ) -> pd.DataFrame:
     """Rolling-origin evaluation of several models on the same cutoffs.
@@ -119,7 +121,7 @@ def backtest(
         step: Days between cutoffs.
         windows: Number of cutoffs.
         refit_every: Re-estimate every this many windows; in between, roll the state forward.
-        n_jobs: Parallel chunks (joblib); 1 runs serially.
+        executor: Runs the chunks (one per model and fit); serial if ``None``.
         progress: Called with the number of chunks just finished.
 
     Returns:
@@ -129,20 +131,10 @@ def backtest(
     chunks = [cuts[i : i + refit_every] for i in range(0, len(cuts), refit_every)]
     labelled = models.items() if isinstance(models, Mapping) else [(None, m) for m in models]
     tasks = [(label, m, c) for label, m in labelled for c in chunks]
-    if n_jobs == 1:
-        results = []
-        for _, m, c in tasks:
-            results.append(run_chunk(m, frame, c, horizon))
-            if progress:
-                progress(1)
-    else:
-        from joblib import Parallel, delayed
-
-        results = Parallel(n_jobs=n_jobs)(
-            delayed(run_chunk)(m, frame, c, horizon) for _, m, c in tasks
-        )
-        if progress:
-            progress(len(tasks))
+    runner = executor or SerialExecutor()
+    results = runner.map(
+        chunk_task, [(m, c, horizon) for _, m, c in tasks], frame, progress=progress
+    )
     for (label, _, _), result in zip(tasks, results, strict=True):
         if label is not None:
             result["model"] = label
@@ -150,3 +142,13 @@ def backtest(
     truth = frame[[schema.SITE, schema.DATE, schema.TARGET]].rename(columns={schema.TARGET: "y"})
     truth = truth.assign(site_id=truth[schema.SITE].astype(str))
     return forecasts.merge(truth, on=[schema.SITE, schema.DATE], how="left")
+
+
+ChunkTask = tuple[Forecaster, Sequence[pd.Timestamp], int]
+"""One executor task: a model template, the cutoffs sharing its fit, the horizon."""
+
+
+def chunk_task(frame: pd.DataFrame, task: ChunkTask) -> pd.DataFrame:
+    """:func:`run_chunk` in the executor's ``fn(shared, item)`` form."""
+    template, cuts, horizon = task
+    return run_chunk(template, frame, cuts, horizon)
