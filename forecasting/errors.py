@@ -39,6 +39,11 @@ class DataError(ForecastingError, ValueError):
         self.fix = fix
         super().__init__(self.one_line())
 
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        # rebuilt with its fields when sent back from a worker process
+        fields = (type(self), self.message, self.path, self.row, self.column, self.fix)
+        return (_rebuild_data_error, fields)
+
     def one_line(self) -> str:
         """Return the error as one readable line: where, what, and the fix."""
         where = []
@@ -52,6 +57,17 @@ class DataError(ForecastingError, ValueError):
         if self.fix:
             text += f". Fix: {self.fix.rstrip('.')}"
         return text + "."
+
+
+def _rebuild_data_error(
+    cls: type[DataError],
+    message: str,
+    path: str | None,
+    row: int | None,
+    column: str | None,
+    fix: str | None,
+) -> DataError:
+    return cls(message, path=path, row=row, column=column, fix=fix)
 
 
 class DataFileError(DataError):
@@ -141,6 +157,10 @@ class SeriesFallbackWarning(ForecastingWarning):
         self.model = model
         self.reasons = dict(reasons)
         super().__init__(self.one_line())
+
+    def __reduce__(self) -> tuple[type[SeriesFallbackWarning], tuple[str, dict[str, str]]]:
+        # rebuilt from its fields when sent back from a worker process
+        return (type(self), (self.model, self.reasons))
 
     def one_line(self) -> str:
         """The warning as one line: model, count, the first series with their reasons."""

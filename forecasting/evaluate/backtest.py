@@ -13,6 +13,7 @@ that is absent that winter, sits the window out).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -127,28 +128,59 @@ def backtest(
     Returns:
         The forecast frame with the observed ``y``.
     """
-    cuts = cutoffs_for(frame, horizon, step, windows)
-    chunks = [cuts[i : i + refit_every] for i in range(0, len(cuts), refit_every)]
-    labelled = models.items() if isinstance(models, Mapping) else [(None, m) for m in models]
-    tasks = [(label, m, c) for label, m in labelled for c in chunks]
+    plan = plan_backtest(frame, models, horizon, step, windows, refit_every)
     runner = executor or SerialExecutor()
-    results = runner.map(
-        chunk_task, [(m, c, horizon) for _, m, c in tasks], frame, progress=progress
-    )
-    for (label, _, _), result in zip(tasks, results, strict=True):
-        if label is not None:
-            result["model"] = label
-    forecasts = pd.concat(results, ignore_index=True)
-    truth = frame[[schema.SITE, schema.DATE, schema.TARGET]].rename(columns={schema.TARGET: "y"})
-    truth = truth.assign(site_id=truth[schema.SITE].astype(str))
-    return forecasts.merge(truth, on=[schema.SITE, schema.DATE], how="left")
+    results = runner.map(chunk_task, plan.tasks, frame, progress=progress)
+    return join_truth(frame, plan, results)
 
 
 ChunkTask = tuple[Forecaster, Sequence[pd.Timestamp], int]
 """One executor task: a model template, the cutoffs sharing its fit, the horizon."""
 
 
+@dataclass(frozen=True)
+class BacktestPlan:
+    """The chunks of a backtest as executor tasks, and the label of each one's rows.
+
+    Attributes:
+        tasks: One :data:`ChunkTask` per model and fit, model by model.
+        labels: Per task, the label its rows get in ``model`` (``None``: the model's name).
+    """
+
+    tasks: list[ChunkTask]
+    labels: list[str | None]
+
+
+def plan_backtest(
+    frame: pd.DataFrame,
+    models: Sequence[Forecaster] | Mapping[str, Forecaster],
+    horizon: int = 7,
+    step: int = 7,
+    windows: int = 52,
+    refit_every: int = 1,
+) -> BacktestPlan:
+    """The tasks of :func:`backtest` (same arguments), to run on any executor."""
+    cuts = cutoffs_for(frame, horizon, step, windows)
+    chunks = [cuts[i : i + refit_every] for i in range(0, len(cuts), refit_every)]
+    labelled = models.items() if isinstance(models, Mapping) else [(None, m) for m in models]
+    pairs = [(label, (m, c, horizon)) for label, m in labelled for c in chunks]
+    return BacktestPlan([t for _, t in pairs], [label for label, _ in pairs])
+
+
 def chunk_task(frame: pd.DataFrame, task: ChunkTask) -> pd.DataFrame:
     """:func:`run_chunk` in the executor's ``fn(shared, item)`` form."""
     template, cuts, horizon = task
     return run_chunk(template, frame, cuts, horizon)
+
+
+def join_truth(
+    frame: pd.DataFrame, plan: BacktestPlan, results: Sequence[pd.DataFrame]
+) -> pd.DataFrame:
+    """The chunks' forecasts in plan order, labelled, with the observed ``y`` joined."""
+    for label, result in zip(plan.labels, results, strict=True):
+        if label is not None:
+            result["model"] = label
+    forecasts = pd.concat(list(results), ignore_index=True)
+    truth = frame[[schema.SITE, schema.DATE, schema.TARGET]].rename(columns={schema.TARGET: "y"})
+    truth = truth.assign(site_id=truth[schema.SITE].astype(str))
+    return forecasts.merge(truth, on=[schema.SITE, schema.DATE], how="left")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Self
 
 import numpy as np
 import pandas as pd
@@ -43,6 +44,23 @@ class EnsembleForecaster(Forecaster):
 
     def _fit(self, history: pd.DataFrame) -> None:
         self.members_ = [clone(m).fit(history) for m in self.members]
+
+    def fit_from_members(self, history: pd.DataFrame, fitted: Sequence[Forecaster]) -> Self:
+        """Fit from members already fitted on ``history`` (e.g. in parallel, by an executor).
+
+        The result is the same as :meth:`fit` (which fits the members one after another).
+
+        Raises:
+            ValueError: If ``fitted`` does not match ``members`` one for one, by type.
+        """
+        kinds = [type(m) for m in self.members]
+        if [type(m) for m in fitted] != kinds:
+            raise ValueError(f"fitted members must be {[k.__name__ for k in kinds]}, in order")
+        self.target_role_ = str(history.attrs.get("target_role", "attendances"))
+        self.history_ = self._history(history)
+        self.members_ = list(fitted)
+        self.fitted_ = True
+        return self
 
     def _update(self, history: pd.DataFrame) -> None:
         for m in self.members_:
