@@ -21,6 +21,7 @@ from forecasting.cli.daily import daily_command, report_command
 from forecasting.cli.demo import demo
 from forecasting.cli.models import promote_command, train_command, ui_command
 from forecasting.cli.nowcast import nowcast_command
+from forecasting.cli.sweep import sweep_command
 
 app = typer.Typer(
     name="forecasting",
@@ -35,6 +36,7 @@ app = typer.Typer(
 app.add_typer(data_cli.app, name="data")
 app.command("demo")(demo)
 app.command("backtest")(backtest_command)
+app.command("sweep")(sweep_command)
 app.command("train")(train_command)
 app.command("promote")(promote_command)
 app.command("daily")(daily_command)
