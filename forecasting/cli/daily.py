@@ -33,6 +33,7 @@ from forecasting.cli.data import (
     config_with_sites,
     load_mapped,
 )
+from forecasting.cli.execution import SchedulerOpt, WorkersOpt, executor_from_options
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from forecasting.cli.data import ResampleTo
     from forecasting.config import Config
     from forecasting.daily import DailyResult
+    from forecasting.executors import Executor
     from forecasting.nowcast import HourlyColumns, NowcastOptions
 
 DEFAULT_HISTORY = Path("forecasting-warnings.db")
@@ -191,6 +193,7 @@ def _run(
     resample: ResampleTo | None = None,
     history: Path | None = None,
     hourly: _Hourly | None = None,
+    executor: Executor | None = None,
 ) -> _Run:
     from forecasting.cli.models import quiet_mlflow
     from forecasting.daily import check_as_of, daily_warnings
@@ -227,6 +230,7 @@ def _run(
             issued=issued,
             hourly=arrivals,
             nowcast=None if hourly is None else hourly.options,
+            executor=executor,
         )
     return _Run(result, frame, ref, str(champ.source), issued)
 
@@ -297,6 +301,8 @@ def daily_command(
     nowcast_prior: NowcastPriorOpt = "ets",
     nowcast_method: NowcastMethodOpt = "shrinkage",
     config: ConfigOpt = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Recommended escalation levels and planned-care advice for the next days, per site.
 
@@ -322,7 +328,9 @@ def daily_command(
     mapping = (site_col, date_col, target_col, extra_cols, site_name)
     cols = (site_col, site_name, hourly_time_col, hourly_target_col)
     today = _hourly(hourly, cfg, cols, nowcast_prior, nowcast_method)
-    run = _run(data, as_of, cfg, mapping, resample, None if no_history else history, today)
+    with executor_from_options(workers, scheduler) as executor:
+        keep = None if no_history else history
+        run = _run(data, as_of, cfg, mapping, resample, keep, today, executor)
     result = run.result
     w = result.warnings.assign(model_source=run.source)
     text = _text(w, DailyFormat.csv if fmt is DailyFormat.table else fmt)

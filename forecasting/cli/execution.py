@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from forecasting.cli.common import console, plain
+from forecasting.cli.common import err_console, plain
 
 if TYPE_CHECKING:
     from forecasting.executors import Executor
@@ -38,11 +38,12 @@ def executor_from_options(workers: int | None, scheduler: str | None) -> Iterato
     from forecasting.executors import executor_for
 
     if scheduler:
-        with console.status("Connecting to Dask…"):
+        with err_console.status("Connecting to Dask…"):
             executor = executor_for(workers, scheduler)
     else:
         executor = executor_for(workers, scheduler)
     with executor:
         if executor.name != "serial":
-            console.print(f"Running tasks on {plain(executor.describe())}.", highlight=False)
+            # on stderr: standard output may carry JSON or CSV
+            err_console.print(f"Running tasks on {plain(executor.describe())}.")
         yield executor

@@ -6,7 +6,7 @@ import logging
 import os
 import signal
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -23,9 +23,10 @@ from forecasting.cli.data import (
     load_mapped,
     with_holidays,
 )
+from forecasting.cli.execution import SchedulerOpt, WorkersOpt, executor_from_options
 
 if TYPE_CHECKING:
-    from forecasting.config import Config
+    pass
 
 UI_HINT = "In the UI, pick 'Model training' (it opens on GenAI)."
 
@@ -57,6 +58,8 @@ def train_command(
     site_name: SiteNameOpt = None,
     resample: ResampleOpt = None,
     config: ConfigOpt = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Backtest, train on all data, log the run to MLflow and register the model."""
     from forecasting.config import load_config
@@ -73,9 +76,16 @@ def train_command(
     frame = load_mapped(
         data, cfg, site_col, date_col, target_col, extra_cols, site_name, resample=resample
     )
+    from forecasting.tracking.training import train_demand_model, training_tasks
+
     n = windows or cfg.mlflow.backtest_windows
-    with progress_bar(f"train {model}", -(-n // 4) + 1) as advance:
-        result = _train(frame, cfg, model, n, advance)
+    with (
+        executor_from_options(workers, scheduler) as executor,
+        progress_bar(f"train {model}", training_tasks(model, n)) as advance,
+    ):
+        result = train_demand_model(
+            frame, cfg, model=model, windows=n, progress=advance, executor=executor
+        )
     m = result.metrics
     console.print(
         f"Trained {model} on {frame['site_id'].nunique()} site(s), "
@@ -98,12 +108,6 @@ def train_command(
         console.print(f"Next: forecasting daily --data {data}")
     else:
         console.print("Next: forecasting promote (it must beat the champion), or forecasting ui")
-
-
-def _train(frame: Any, cfg: Config, model: str, windows: int, advance: Any) -> Any:
-    from forecasting.tracking.training import train_demand_model
-
-    return train_demand_model(frame, cfg, model=model, windows=windows, progress=advance)
 
 
 @cli_command

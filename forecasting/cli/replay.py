@@ -22,6 +22,7 @@ from forecasting.cli.data import (
     load_mapped,
     with_holidays,
 )
+from forecasting.cli.execution import SchedulerOpt, WorkersOpt, executor_from_options
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -133,6 +134,8 @@ def replay_command(
     site_name: SiteNameOpt = None,
     resample: ResampleOpt = None,
     config: ConfigOpt = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Replay the morning job over the last N days as cron would have run it; score its alerts.
 
@@ -161,8 +164,13 @@ def replay_command(
         models[BASELINE] = make_model(BASELINE, h, country, subdiv)
     if policy_out is not None and budget is None:
         fail("--policy-out needs --false-alarm-budget. Fix: e.g. --false-alarm-budget 2.")
-    with progress_bar(f"replay {days} days", replay_steps(len(models), days)) as advance:
-        result = replay(frame, models, cfg, days, refit_every, level, cache, advance)
+    with (
+        executor_from_options(workers, scheduler) as executor,
+        progress_bar(f"replay {days} days", replay_steps(len(models), days)) as advance,
+    ):
+        result = replay(
+            frame, models, cfg, days, refit_every, level, cache, advance, executor=executor
+        )
     kind = "weekday" if cfg.escalation.weekday_adjusted_lines else "capacity"
     policy = None
     if budget is not None:

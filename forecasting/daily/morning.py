@@ -12,6 +12,7 @@ from forecasting.data import schema
 
 if TYPE_CHECKING:
     from forecasting.config import Config
+    from forecasting.executors import Executor
     from forecasting.models.base import Forecaster
     from forecasting.nowcast import NowcastOptions
 
@@ -100,15 +101,21 @@ def _forecast_warnings(
     day: pd.Timestamp,
     issued: pd.DataFrame | None,
     actuals: pd.DataFrame,
+    executor: Executor | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Roll ``model`` forward to ``day``, forecast and assess: (forecast, warnings)."""
+    """Roll ``model`` forward to ``day``, forecast and assess: (forecast, warnings).
+
+    With an ``executor`` of several workers, sites are rolled forward and forecast in
+    groups on it (:func:`forecasting.models.partition.update_predict`): the same forecast.
+    """
     from forecasting.daily.beds import beds_warnings, is_beds_target
     from forecasting.escalation import assess
     from forecasting.escalation.recalibrate import learn_recalibration
+    from forecasting.models.partition import update_predict
 
     check_model_target(model, data)
     if is_beds_target(data):
-        forecast = model.update(data[data[schema.DATE] <= day]).predict(cfg.horizon)
+        forecast = update_predict(model, data[data[schema.DATE] <= day], cfg.horizon, executor)
         warnings = beds_warnings(
             forecast,
             data,
@@ -120,7 +127,7 @@ def _forecast_warnings(
         )
         return forecast, warnings
     past = data.loc[data[schema.DATE] <= day, list(schema.REQUIRED_COLUMNS)]
-    forecast = model.update(past).predict(cfg.horizon)
+    forecast = update_predict(model, past, cfg.horizon, executor)
     min_surges = cfg.escalation.recalibrate_min_surges
     recalibration = learn_recalibration(issued, actuals, day, min_surges)
     warnings = assess(forecast, data, cfg, as_of=day, recalibration=recalibration)
@@ -135,6 +142,7 @@ def daily_warnings(
     issued: pd.DataFrame | None = None,
     hourly: pd.DataFrame | None = None,
     nowcast: NowcastOptions | None = None,
+    executor: Executor | None = None,
 ) -> DailyResult:
     """Forecast the next ``cfg.horizon`` days from ``as_of`` and turn them into warnings.
 
@@ -156,6 +164,8 @@ def daily_warnings(
         hourly: Hourly arrivals (:func:`forecasting.nowcast.load_hourly`) to refresh today.
         nowcast: How today is nowcast (default :class:`~forecasting.nowcast.NowcastOptions`
             with the config's holidays).
+        executor: Spreads the sites' roll-forward and forecast over workers (serial if
+            ``None``); the warnings are the same.
 
     Warns:
         StaleDataWarning: If some site's data end before ``as_of`` (without ``hourly``).
@@ -171,11 +181,11 @@ def daily_warnings(
 
     check_as_of(as_of, hourly is not None)
     if hourly is not None:
-        return nowcast_warnings(frame, model, cfg, hourly, as_of, issued, nowcast)
+        return nowcast_warnings(frame, model, cfg, hourly, as_of, issued, nowcast, executor)
     data = prepare_history(frame)
     day = resolve_as_of(data, as_of)
     check_model_sites(model, data)
     warn_stale_sites(data, day)
     past = data[data[schema.DATE] <= day]
-    forecast, warnings = _forecast_warnings(data, model, cfg, day, issued, past)
+    forecast, warnings = _forecast_warnings(data, model, cfg, day, issued, past, executor)
     return DailyResult(as_of=day, forecast=forecast, warnings=warnings)

@@ -27,6 +27,7 @@ from forecasting.errors import DataValueError
 
 if TYPE_CHECKING:
     from forecasting.config import Config
+    from forecasting.executors import Executor
     from forecasting.models.base import Forecaster
     from forecasting.nowcast import NowcastOptions, TodayState
 
@@ -290,6 +291,7 @@ def nowcast_warnings(
     as_of: date | str | pd.Timestamp | None = None,
     issued: pd.DataFrame | None = None,
     options: NowcastOptions | None = None,
+    executor: Executor | None = None,
 ) -> DailyResult:
     """Warnings issued at an as-of time on day D, today refreshed from the arrivals so far.
 
@@ -310,6 +312,7 @@ def nowcast_warnings(
             :func:`daily_warnings`).
         options: How to nowcast (default: :class:`~forecasting.nowcast.NowcastOptions` with
             the config's holidays).
+        executor: Spreads the sites' roll-forward over workers (as in :func:`daily_warnings`).
 
     Raises:
         NowcastInputError: Sites that do not match, or data that stop short of D-1 (daily)
@@ -329,7 +332,9 @@ def nowcast_warnings(
     today = today_warnings(state, data, cfg, opts.method)
     observed = data[data[schema.DATE] < state.day]
     extended = with_today(data, state)
-    forecast, ahead = _forecast_warnings(extended, model, cfg, state.day, issued, observed)
+    forecast, ahead = _forecast_warnings(
+        extended, model, cfg, state.day, issued, observed, executor
+    )
     ahead = ahead.assign(
         **{NOWCAST: False, "arrivals_so_far": np.nan, "usual_share_by_now": np.nan}
     )

@@ -17,7 +17,8 @@ import pandas as pd
 
 from forecasting.data import schema
 from forecasting.errors import DataError
-from forecasting.evaluate.backtest import run_chunk
+from forecasting.evaluate.backtest import ChunkTask, chunk_task
+from forecasting.executors import Executor, SerialExecutor
 from forecasting.models.base import Forecaster
 
 Progress = Callable[[int], None]
@@ -68,6 +69,7 @@ def replay_forecasts(
     refit_every: int = 28,
     cache_dir: str | Path | None = None,
     progress: Progress | None = None,
+    executor: Executor | None = None,
 ) -> pd.DataFrame:
     """One forecast frame per issue day, each from the data up to that day only.
 
@@ -79,6 +81,7 @@ def replay_forecasts(
         refit_every: Re-estimate every this many issue days; roll forward in between.
         cache_dir: Folder for finished chunks (reused when their inputs are unchanged).
         progress: Called with the number of issue days just forecast.
+        executor: Runs the chunks not in the cache (serial if ``None``); same forecasts.
 
     Returns:
         The forecast frames stacked (``cutoff`` is the issue day); no observed values.
@@ -86,22 +89,47 @@ def replay_forecasts(
     cache = Path(cache_dir) if cache_dir is not None else None
     cols = [c for c in frame.columns if c != "imputed"]
     data = frame[cols]
-    parts = []
-    for start in range(0, len(issued), refit_every):
-        cuts = list(issued[start : start + refit_every])
-        path = None
-        if cache is not None:
-            path = cache / f"{template.name}-{chunk_key(template, data, cuts, horizon)}.parquet"
+    chunks = [list(issued[i : i + refit_every]) for i in range(0, len(issued), refit_every)]
+    paths: list[Path | None] = [
+        None
+        if cache is None
+        else cache / f"{template.name}-{chunk_key(template, data, c, horizon)}.parquet"
+        for c in chunks
+    ]
+    parts: list[pd.DataFrame | None] = [None] * len(chunks)
+    todo = []
+    for k, path in enumerate(paths):
         if path is not None and path.is_file():
-            part = pd.read_parquet(path)
+            parts[k] = pd.read_parquet(path)
+            if progress:
+                progress(len(chunks[k]))
         else:
-            part = run_chunk(template, data, cuts, horizon)
-            if path is not None:
-                _save(part, path)
-        parts.append(part)
-        if progress:
-            progress(len(cuts))
+            todo.append(k)
+    tasks: list[ChunkTask] = [(template, chunks[k], horizon) for k in todo]
+    advance = _days_progress(progress, [len(chunks[k]) for k in todo])
+    done = (executor or SerialExecutor()).map(chunk_task, tasks, data, advance)
+    for k, part in zip(todo, done, strict=True):
+        path = paths[k]
+        if path is not None:
+            _save(part, path)
+        parts[k] = part
     return pd.concat(parts, ignore_index=True)
+
+
+def _days_progress(progress: Progress | None, sizes: list[int]) -> Progress | None:
+    """Turn "tasks finished" into issue days (every chunk but the last has the same size)."""
+    if progress is None:
+        return None
+    left = sum(sizes)
+    step = max(sizes, default=0)
+
+    def advance(tasks: int) -> None:
+        nonlocal left
+        days = min(tasks * step, left)
+        left -= days
+        progress(days)
+
+    return advance
 
 
 def _save(part: pd.DataFrame, path: Path) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.config import Config
+from forecasting.executors import Executor
 from forecasting.models.base import Forecaster
 from forecasting.replay.forecasts import issue_days, replay_forecasts
 from forecasting.replay.issue import WARNING_ROWS, replay_warnings
@@ -80,6 +81,7 @@ def replay(
     cache_dir: str | Path | None = None,
     progress: Progress | None = None,
     cutoffs: dict[str, float] | None = None,
+    executor: Executor | None = None,
 ) -> ReplayResult:
     """Replay the morning job over the last ``days`` days for each model, and score it.
 
@@ -93,6 +95,7 @@ def replay(
         cache_dir: Folder caching finished forecast chunks (resumable replays).
         progress: Called with the steps just done (see :func:`replay_steps`).
         cutoffs: Also score "P(kind) >= cut-off" alerts for these kinds.
+        executor: Runs the forecast chunks (serial if ``None``); the same replay.
 
     Returns:
         The replayed warnings and their scores.
@@ -100,7 +103,9 @@ def replay(
     issued = issue_days(frame, days)
     replays = {}
     for label, model in models.items():
-        fc = replay_forecasts(frame, model, issued, cfg.horizon, refit_every, cache_dir, progress)
+        fc = replay_forecasts(
+            frame, model, issued, cfg.horizon, refit_every, cache_dir, progress, executor
+        )
         rows = replay_warnings(frame, fc, cfg, progress)
         replays[label] = rows.assign(model=label)
     warnings = pd.concat(replays.values(), ignore_index=True)

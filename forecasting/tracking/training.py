@@ -9,6 +9,7 @@ import pandas as pd
 
 from forecasting.config import Config
 from forecasting.evaluate.backtest import Progress
+from forecasting.executors import Executor
 from forecasting.models.base import Forecaster
 
 STEP = 7
@@ -45,6 +46,7 @@ def train_demand_model(
     progress: Progress | None = None,
     register: bool = True,
     backtest_frame: pd.DataFrame | None = None,
+    executor: Executor | None = None,
 ) -> TrainResult:
     """Backtest a registry model, fit it on all of ``frame``, log the run and register it.
 
@@ -58,11 +60,13 @@ def train_demand_model(
         cfg: Configuration (horizon, holidays, ``mlflow`` section).
         model: Registry model name (``forecasting.models.MODELS``).
         windows: Backtest cutoffs (default ``cfg.mlflow.backtest_windows``).
-        progress: Called with the number of backtest chunks done (``windows / 4`` in all),
-            then once more when the final fit is done.
+        progress: Called with the number of tasks done (:func:`training_tasks` in all):
+            backtest chunks and the final fit's parts (an ensemble's members).
         register: Register the model under ``cfg.mlflow.model_name``.
         backtest_frame: A backtest already run on ``frame`` (e.g. by the demo): its rows of
             ``model`` are logged instead of running a new one (``windows`` is then ignored).
+        executor: Runs the backtest chunks and the final fit's parts together (serial if
+            ``None``); every executor gives the same model and metrics.
 
     Raises:
         StoreError: If the store is unusable (checked before any work).
@@ -71,8 +75,10 @@ def train_demand_model(
     """
     import mlflow
 
-    from forecasting.evaluate.backtest import backtest
+    from forecasting.evaluate.backtest import join_truth, plan_backtest
+    from forecasting.executors import SerialExecutor
     from forecasting.models import make_model
+    from forecasting.models.fitting import assemble, fit_parts
     from forecasting.tracking.fingerprint import frame_fingerprint
     from forecasting.tracking.pyfunc import log_demand_model
     from forecasting.tracking.registry import alias_of, assign_alias, client_for
@@ -88,20 +94,23 @@ def train_demand_model(
     check_store(resolve_tracking_uri(cfg), configured=bool(cfg.mlflow.tracking_uri))
     h, hol = cfg.horizon, cfg.holidays
     windows = windows or cfg.mlflow.backtest_windows
+    template = make_model(model, h, hol.country, hol.subdiv)
+    plan = None
     if backtest_frame is not None:
         bt = backtest_frame[backtest_frame["model"] == model].reset_index(drop=True)
         if bt.empty:
             raise ValueError(f"backtest_frame has no rows of model '{model}'")
         windows = int(bt["cutoff"].nunique())
     else:
-        template = make_model(model, h, hol.country, hol.subdiv)
-        bt = backtest(
-            frame, {model: template}, h, STEP, windows, refit_every=REFIT_EVERY, progress=progress
-        )
-    fitted = make_model(model, h, hol.country, hol.subdiv).fit(frame)
+        plan = plan_backtest(frame, {model: template}, h, STEP, windows, REFIT_EVERY)
+    chunks = plan.tasks if plan is not None else []
+    parts = fit_parts(template)
+    items: list[TrainTask] = [("chunk", t) for t in chunks] + [("fit", p) for p in parts]
+    done = (executor or SerialExecutor()).map(train_task, items, frame, progress=progress)
+    if plan is not None:
+        bt = join_truth(frame, plan, done[: len(chunks)])
+    fitted = assemble(template, frame, done[len(chunks) :])
     forecast = fitted.predict(h)
-    if progress:
-        progress(1)
     tables = demand_tables(bt, frame)
     params: dict[str, Any] = {
         "model": model,
@@ -131,6 +140,27 @@ def train_demand_model(
             alias = alias_of(client_for(uri), name, version)
     overall = {k: v for k, v in metrics.items() if "/" not in k}
     return TrainResult(run.info.run_id, version, alias, overall, fitted, forecast)
+
+
+TrainTask = tuple[str, Any]
+"""One task of a training run: ``("chunk", ChunkTask)`` or ``("fit", model part)``."""
+
+
+def train_task(frame: pd.DataFrame, task: TrainTask) -> Any:
+    """Run one training task on ``frame``: a backtest chunk, or one part of the final fit."""
+    from forecasting.evaluate.backtest import chunk_task
+    from forecasting.models.fitting import fit_part
+
+    kind, item = task
+    return chunk_task(frame, item) if kind == "chunk" else fit_part(frame, item)
+
+
+def training_tasks(model: str, windows: int) -> int:
+    """How many tasks :func:`train_demand_model` runs for ``model`` (its progress total)."""
+    from forecasting.models import make_model
+    from forecasting.models.fitting import fit_parts
+
+    return -(-windows // REFIT_EVERY) + len(fit_parts(make_model(model)))
 
 
 def _model_params(model: Forecaster) -> dict[str, Any]:
