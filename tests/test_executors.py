@@ -17,7 +17,7 @@ from forecasting.models.fitting import fit_model
 from forecasting.models.partition import site_groups, update_predict
 
 
-def _frame(n_sites: int = 5, n_days: int = 240, seed: int = 0) -> pd.DataFrame:
+def _frame(n_sites: int = 4, n_days: int = 150, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     dates = pd.date_range("2024-01-01", periods=n_days, freq="D")
     weekly = np.where(dates.dayofweek == 0, 1.25, np.where(dates.dayofweek >= 5, 0.85, 1.0))
@@ -98,7 +98,7 @@ def test_backtest_when_a_series_is_all_zero_on_processes_reports_it_and_goes_on(
     frame = _frame()
     with ProcessExecutor(2) as ex, pytest.warns(SeriesFallbackWarning, match="S0"):
         out = backtest(frame, [make_model("ets", 7)], 7, 7, windows=2, refit_every=1, executor=ex)
-    assert set(out["site_id"]) == {f"S{i}" for i in range(5)}
+    assert set(out["site_id"]) == {f"S{i}" for i in range(4)}
     assert np.isfinite(out["mean"]).all()
 
 
@@ -122,7 +122,7 @@ def test_fit_model_when_ensemble_parts_run_in_parallel_equals_plain_fit() -> Non
 @pytest.mark.parametrize("model", ["ets", "hybrid", "lightgbm"])
 def test_update_predict_when_sites_split_over_processes_equals_whole_panel(model: str) -> None:
     frame = _frame()
-    first = frame[frame["date"] <= "2024-07-31"]
+    first = frame[frame["date"] <= "2024-05-15"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fitted = make_model(model, 7).fit(first)
@@ -134,6 +134,7 @@ def test_update_predict_when_sites_split_over_processes_equals_whole_panel(model
     assert split["cutoff"].eq(frame["date"].max()).all()
 
 
+@pytest.mark.dask
 def test_backtest_when_run_on_dask_local_cluster_equals_serial() -> None:
     pytest.importorskip("distributed")
     from forecasting.executors.dask_backend import DaskExecutor
@@ -149,6 +150,7 @@ def test_backtest_when_run_on_dask_local_cluster_equals_serial() -> None:
     assert serial.to_csv(index=False) == on_dask.to_csv(index=False)
 
 
+@pytest.mark.dask
 def test_dask_connect_when_scheduler_unreachable_raises_one_line() -> None:
     pytest.importorskip("distributed")
     from forecasting.executors.dask_backend import DaskExecutor
