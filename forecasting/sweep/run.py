@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from forecasting.errors import ConfigError
 from forecasting.evaluate.backtest import chunk_task, join_truth, plan_backtest
 from forecasting.executors import Executor, SerialExecutor
 from forecasting.sweep.models import build_models
-from forecasting.sweep.spec import SweepSpec, lower_is_better
+from forecasting.sweep.spec import METRICS, SweepSpec, lower_is_better
 
 Progress = Callable[[int], None]
 
@@ -69,27 +70,22 @@ def run_sweep(
         metric: Ranking metric; default the spec's.
 
     Raises:
-        ConfigError: If a configuration names an unknown model or parameter.
+        ConfigError: If a configuration names an unknown model or parameter, or the metric
+            is unknown.
         DataError: If the data are too short for the backtest.
     """
     from forecasting.evaluate.summary import evaluate
 
     metric = metric or spec.metric
+    if metric not in METRICS:
+        raise ConfigError(f"metric '{metric}': unknown. Fix: choose from {', '.join(METRICS)}.")
     models = build_models(spec, country, subdiv)
     b = spec.backtest
-    plans = [
-        plan_backtest(frame, {name: m}, b.horizon, b.step, b.windows, b.refit_every)
-        for name, m in models.items()
-    ]
-    tasks = [t for p in plans for t in p.tasks]
+    # one plan over all configurations: their chunks share one map, model by model
+    plan = plan_backtest(frame, models, b.horizon, b.step, b.windows, b.refit_every)
     runner = executor or SerialExecutor()
-    results = runner.map(chunk_task, tasks, frame, progress=progress)
-    parts, start = [], 0
-    for plan in plans:
-        end = start + len(plan.tasks)
-        parts.append(join_truth(frame, plan, results[start:end]))
-        start = end
-    forecasts = pd.concat(parts, ignore_index=True)
+    results = runner.map(chunk_task, plan.tasks, frame, progress=progress)
+    forecasts = join_truth(frame, plan, results)
     overall = evaluate(forecasts, frame)
     by_horizon = evaluate(forecasts, frame, by=("model", "horizon"))
     table = comparison_table(overall, spec, metric)
