@@ -63,7 +63,7 @@ class DaskExecutor(Executor):
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address=":0",  # any free port: none is needed, none may clash
         )
         return cls(distributed.Client(cluster), cluster)
 
