@@ -66,6 +66,15 @@ def test_daily_json_when_champion_trained_gives_seven_days_per_site_with_contrac
     assert all(isinstance(s, str) for r in records for s in r["reasons"])
 
 
+def test_daily_when_sites_run_on_two_workers_writes_the_serial_warnings(folder):
+    serial = _daily("--format", "csv", "--out", "serial.csv", "--no-history")
+    assert serial.exit_code == 0, serial.output
+    split = _daily("--format", "csv", "--out", "split.csv", "--no-history", "--workers", "2")
+    assert split.exit_code == 0, split.output
+    assert "Running tasks on processes, 2 worker(s)." in split.output
+    assert (folder / "split.csv").read_text() == (folder / "serial.csv").read_text()
+
+
 def test_daily_when_run_twice_appends_two_runs_to_the_history(folder):
     for _ in range(2):
         assert _daily("--as-of", "2024-06-20", "--history", "h.db").exit_code == 0

@@ -232,3 +232,26 @@ def test_warnings_replay_cli_when_out_is_a_folder_exits_2_with_one_line(tmp_path
     )  # fmt: skip
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1 and "folder" in done.stderr
+
+
+def test_replay_when_chunks_run_on_two_processes_equals_serial(tmp_path):
+    from forecasting.executors.processes import ProcessExecutor
+    from forecasting.models.ets import ETSForecaster
+
+    frame = _frame()
+    steps: list[int] = []
+    serial = replay(frame, {"ets": ETSForecaster()}, CFG, days=8, refit_every=3)
+    with ProcessExecutor(2) as ex:
+        parallel = replay(
+            frame,
+            {"ets": ETSForecaster()},
+            CFG,
+            days=8,
+            refit_every=3,
+            cache_dir=tmp_path,
+            progress=steps.append,
+            executor=ex,
+        )
+    pd.testing.assert_frame_equal(serial.warnings, parallel.warnings, check_exact=True)
+    assert len(list(tmp_path.glob("*.parquet"))) == 3  # chunks of 3, 3 and 2 issue days
+    assert sum(steps) == 2 * 8  # forecasts (8 issue days) and warnings (8 issue days)
