@@ -190,6 +190,12 @@ def test_run_sweep_when_metric_higher_is_better_ranks_descending(serial, frame):
     assert table["brier_skill"].is_monotonic_decreasing
 
 
+def test_run_sweep_when_metric_unknown_raises_config_error(frame):
+    spec = sweep_from_dict({"configurations": [{"model": "snaive"}]})
+    with pytest.raises(ConfigError, match="unknown metric 'accuracy'; choose from pinball, MAE"):
+        run_sweep(frame, spec, metric="accuracy")
+
+
 def test_run_sweep_when_two_workers_equals_serial(serial, frame):
     with executor_for(workers=2) as executor:
         parallel = run_sweep(frame, sweep_from_dict(SPEC, "sweep.yaml"), executor)
@@ -257,7 +263,7 @@ def test_sweep_cli_when_run_prints_table_and_writes_csv(frame, tmp_path):
     data, grid = _write_inputs(tmp_path, frame, CLI_SPEC)
     out = tmp_path / "cmp.csv"
     args = ["sweep", "--data", str(data), "--grid", str(grid), "--out", str(out), "--no-track"]
-    result = runner.invoke(app, [*args, "--metric", "MAE"])
+    result = runner.invoke(app, [*args, "--metric", "mae"])
     assert result.exit_code == 0, result.output
     table = pd.read_csv(out)
     assert sorted(table["config"]) == ["ets[x]", "snaive"]

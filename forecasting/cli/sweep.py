@@ -69,9 +69,13 @@ def sweep_command(
     from forecasting.config import load_config
     from forecasting.sweep import METRICS, load_sweep, run_sweep, sweep_chunks
     from forecasting.sweep.models import build_models
+    from forecasting.sweep.spec import check_metric
 
-    if metric is not None and metric not in METRICS:
-        fail(f"--metric: unknown metric '{metric}'. Fix: choose from {', '.join(METRICS)}.")
+    if metric is not None:
+        try:
+            metric = check_metric(metric)
+        except ValueError:
+            fail(f"--metric: unknown metric '{metric}'. Fix: choose from {', '.join(METRICS)}.")
     spec = load_sweep(grid)
     cfg = with_holidays(load_config(config), holidays)
     country, subdiv = cfg.holidays.country, cfg.holidays.subdiv

@@ -11,7 +11,7 @@ from forecasting.errors import ConfigError
 from forecasting.evaluate.backtest import chunk_task, join_truth, plan_backtest
 from forecasting.executors import Executor, SerialExecutor
 from forecasting.sweep.models import build_models
-from forecasting.sweep.spec import METRICS, SweepSpec, lower_is_better
+from forecasting.sweep.spec import SweepSpec, check_metric, lower_is_better
 
 Progress = Callable[[int], None]
 
@@ -76,9 +76,10 @@ def run_sweep(
     """
     from forecasting.evaluate.summary import evaluate
 
-    metric = metric or spec.metric
-    if metric not in METRICS:
-        raise ConfigError(f"metric '{metric}': unknown. Fix: choose from {', '.join(METRICS)}.")
+    try:
+        metric = check_metric(metric or spec.metric)
+    except ValueError as exc:
+        raise ConfigError(f"{exc}. Fix: choose one of these.") from exc
     models = build_models(spec, country, subdiv)
     b = spec.backtest
     # one plan over all configurations: their chunks share one map, model by model

@@ -87,14 +87,15 @@ class SweepSpec:
 
 
 def check_metric(metric: str) -> str:
-    """``metric`` if it can rank configurations.
+    """The metric's canonical spelling (``mae`` -> ``MAE``) if it can rank configurations.
 
     Raises:
         ValueError: Listing the metrics that can.
     """
-    if metric not in METRICS:
+    known = {m.lower(): m for m in METRICS}
+    if metric.lower() not in known:
         raise ValueError(f"unknown metric '{metric}'; choose from {', '.join(METRICS)}")
-    return metric
+    return known[metric.lower()]
 
 
 def lower_is_better(metric: str) -> bool:
