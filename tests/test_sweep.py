@@ -17,12 +17,12 @@ from forecasting.executors import executor_for
 from forecasting.sweep import (
     MAX_CONFIGURATIONS,
     load_sweep,
-    log_sweep,
     run_sweep,
     sweep_from_dict,
 )
 from forecasting.sweep.models import build_models
 from forecasting.tracking.store import using_store
+from forecasting.tracking.sweep import log_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()

@@ -27,7 +27,7 @@ SchedulerOpt = Annotated[
     typer.Option(
         "--scheduler",
         help="Dask scheduler address (tcp://host:8786), or 'local' to start a LocalCluster. "
-        "Needs: pip install 'forecasting[dask]'.",
+        "Needs: pip install 'forecasting\\[dask]'.",
     ),
 ]
 

@@ -114,7 +114,7 @@ def sweep_command(
     if out is not None:
         console.print(f"Wrote {len(result.table):,} configurations to {plain(out)}")
     if track:
-        from forecasting.sweep import log_sweep
+        from forecasting.tracking.sweep import log_sweep
 
         with console.status("Logging the sweep to MLflow…"):
             run = log_sweep(result, frame, cfg, {"data_file": data.name})

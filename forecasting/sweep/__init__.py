@@ -1,9 +1,9 @@
 """Sweeps: backtest many model configurations on the same cutoffs, compare, name the best.
 
 Read a sweep file with :func:`load_sweep` (or validate a mapping with
-:func:`sweep_from_dict`), run it with :func:`run_sweep` on any executor, and log it with
-:func:`log_sweep`: an MLflow parent run with the comparison table and one child run per
-configuration. ``configs/sweep-example.yaml`` documents the file.
+:func:`sweep_from_dict`) and run it with :func:`run_sweep` on any executor.
+:func:`forecasting.tracking.sweep.log_sweep` logs it: an MLflow parent run with the comparison
+table and one child run per configuration. ``configs/sweep-example.yaml`` documents the file.
 """
 
 from forecasting.sweep.run import SweepResult, run_sweep, sweep_chunks
@@ -16,17 +16,14 @@ from forecasting.sweep.spec import (
     lower_is_better,
     sweep_from_dict,
 )
-from forecasting.sweep.track import SweepRun, log_sweep
 
 __all__ = [
     "MAX_CONFIGURATIONS",
     "METRICS",
     "Configuration",
     "SweepResult",
-    "SweepRun",
     "SweepSpec",
     "load_sweep",
-    "log_sweep",
     "lower_is_better",
     "run_sweep",
     "sweep_chunks",

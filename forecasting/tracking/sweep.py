@@ -5,8 +5,6 @@ The parent holds the sweep file (``sweep.yaml``), the comparison table (``compar
 best configuration) and its metric ``best_<metric>``. Each child holds its configuration as
 parameters, its overall and per-horizon metrics and the tag ``sweep.config``. Only the sweep's
 settings and aggregate demand metrics are logged: no data rows, no patient identifiers.
-
-This module and :mod:`forecasting.tracking` are the only ones that import MLflow.
 """
 
 from __future__ import annotations
