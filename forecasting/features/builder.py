@@ -13,7 +13,9 @@ series is one segment: its rows are exactly those of the whole series.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -22,14 +24,38 @@ from forecasting.data import schema
 from forecasting.data.segments import segment_ids
 from forecasting.errors import DataError
 from forecasting.features.calendar import CalendarFeatures, HolidayFeatures
-from forecasting.features.lags import LagFeatures
+from forecasting.features.lags import LagFeatures, rolling_level
 
 META_COLUMNS = ("site_id", "cutoff", "date", "horizon", "level")
+FEATURE_DTYPE = np.float32
+SITE_COLUMN = "site"
+_DAY_NS = 86_400 * 10**9
+
+
+@dataclass(frozen=True)
+class _Segment:
+    """One run of consecutive days of one site, with its exogenous values by day."""
+
+    site: str
+    g: pd.DataFrame
+    y: np.ndarray
+    exog: dict[str, pd.Series]
+
+    @property
+    def start_day(self) -> int:
+        """The first day, in days since 1970-01-01."""
+        return int(pd.Timestamp(self.g[schema.DATE].iloc[0]).value // _DAY_NS)
 
 
 @dataclass(frozen=True)
 class DirectFeatures:
     """Builds training and prediction rows for a direct multi-horizon model.
+
+    Features are written chunk by chunk into one preallocated matrix (float32 from the
+    ``*_matrix`` methods: computed in float64, then cast): no per-site frames are concatenated,
+    so building the design of a large panel costs about its final size (rows x columns x 4
+    bytes) and no more. ``training_rows`` and ``prediction_rows`` keep float64 values (those
+    of the per-site builder they replace, so their users' models do not change).
 
     Attributes:
         calendar: Target-day calendar features.
@@ -38,6 +64,8 @@ class DirectFeatures:
         exogenous: Columns whose target-day values are known in advance (e.g. forecast
             temperature); prediction then needs them in ``future``.
         min_history: Fewest days before a cutoff for it to become a training row.
+        chunk_rows: Most rows whose features are computed at once (within one segment of one
+            site); bounds the float64 temporaries. The design does not depend on it.
     """
 
     calendar: CalendarFeatures = field(default_factory=CalendarFeatures)
@@ -45,6 +73,7 @@ class DirectFeatures:
     lags: LagFeatures = field(default_factory=LagFeatures)
     exogenous: tuple[str, ...] = ()
     min_history: int = 28
+    chunk_rows: int = 65_536
 
     @property
     def name(self) -> str:
@@ -53,34 +82,11 @@ class DirectFeatures:
         parts += [f"exog_{c}" for c in self.exogenous]
         return "+".join(parts)
 
-    def _rows(
-        self,
-        site: str,
-        dates: pd.DatetimeIndex,
-        y: np.ndarray,
-        cutoffs: np.ndarray,
-        horizons: np.ndarray,
-        exog: dict[str, pd.Series],
-    ) -> tuple[pd.DataFrame, pd.DataFrame]:
-        lagged = self.lags.transform(y, cutoffs, horizons)
-        start = dates[0]
-        target = start + pd.to_timedelta(cutoffs + horizons, unit="D")
-        cal = self.calendar.transform(target).reset_index(drop=True)
-        hol = self.holidays.transform(target).reset_index(drop=True)
-        X = pd.concat([lagged.drop(columns="level"), cal, hol], axis=1)
-        X.insert(0, "horizon", horizons)
-        for col in self.exogenous:
-            X[col] = exog[col].reindex(target).to_numpy(dtype=float)
-        meta = pd.DataFrame(
-            {
-                "site_id": site,
-                "cutoff": start + pd.to_timedelta(cutoffs, unit="D"),
-                "date": target,
-                "horizon": horizons,
-                "level": lagged["level"].to_numpy(),
-            }
-        )
-        return X, meta
+    @property
+    def columns(self) -> list[str]:
+        """Names of the feature columns, in order."""
+        cols = ["horizon", *self.lags.columns, *self.calendar.columns, *self.holidays.columns]
+        return cols + list(self.exogenous)
 
     def training_rows(
         self, frame: pd.DataFrame, horizon: int, stride: int = 1
@@ -95,34 +101,64 @@ class DirectFeatures:
             stride: Use every ``stride``-th cutoff of each segment (thins large panels).
 
         Returns:
-            Features, observed targets (raw counts) and meta columns (``META_COLUMNS``).
+            Features (float64 columns ``columns``, one block), observed targets (raw counts)
+            and meta columns (``META_COLUMNS``). :meth:`training_matrix` gives the same rows
+            as float32 (half the memory).
         """
-        Xs, ys, metas = [], [], []
-        for site, g in _runs(frame):
-            y = g[schema.TARGET].to_numpy(dtype=float)
-            n = len(y)
-            cut = np.arange(self.min_history - 1, n - 1, stride)
-            if len(cut) == 0:
-                continue
-            c = np.repeat(cut, horizon)
-            h = np.tile(np.arange(1, horizon + 1), len(cut))
-            keep = c + h < n
-            c, h = c[keep], h[keep]
-            X, meta = self._rows(site, _dates(g), y, c, h, _exog(g, self.exogenous))
-            Xs.append(X)
-            ys.append(y[c + h])
-            metas.append(meta)
-        if not Xs:
-            raise DataError(
-                f"no site has more than {self.min_history} consecutive days of history to "
-                "learn from",
-                fix="supply more history",
-            )
-        return (
-            pd.concat(Xs, ignore_index=True),
-            np.concatenate(ys),
-            pd.concat(metas, ignore_index=True),
+        X, y, meta = self.training_matrix(frame, horizon, stride, dtype=np.float64)
+        return pd.DataFrame(X, columns=self.columns, copy=False), y, meta
+
+    def training_meta(
+        self, frame: pd.DataFrame, horizon: int, stride: int = 1
+    ) -> tuple[np.ndarray, pd.DataFrame]:
+        """Targets and meta of the rows of :meth:`training_rows`, without their features.
+
+        Cheap (no feature is computed): lets a model choose rows before building their
+        features with :meth:`training_matrix`. ``site_id`` is categorical (sorted sites).
+        """
+        segments = self._training_segments(frame)
+        y, meta, _ = self._build(segments, self._training_pairs(horizon, stride), features=False)
+        assert y is not None and meta is not None
+        return y, meta
+
+    def training_matrix(
+        self,
+        frame: pd.DataFrame,
+        horizon: int,
+        stride: int = 1,
+        rows: np.ndarray | None = None,
+        sites: list[str] | None = None,
+        with_meta: bool = True,
+        dtype: type[np.floating[Any]] = FEATURE_DTYPE,
+    ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+        """The rows of :meth:`training_rows` as one float32 matrix, optionally a subset.
+
+        Args:
+            frame: A DemandFrame.
+            horizon: Largest horizon.
+            stride: Every ``stride``-th cutoff of each segment.
+            rows: Positions (or a boolean mask) of the rows to build, in the order of
+                :meth:`training_rows`; ``None`` for all. Only these rows' features are computed.
+            sites: If given, a last column ``site`` holds each row's site as its position in
+                ``sites`` (NaN if absent), for a categorical feature.
+            with_meta: Whether to build the meta frame (an empty frame otherwise).
+            dtype: Of the features (computed in float64, then cast).
+
+        Returns:
+            Features ``(rows, columns)`` in float32, targets and meta (``META_COLUMNS``).
+        """
+        segments = self._training_segments(frame)
+        y, meta, X = self._build(
+            segments,
+            self._training_pairs(horizon, stride),
+            rows=rows,
+            sites=sites,
+            with_meta=with_meta,
+            categorical=False,
+            dtype=dtype,
         )
+        assert y is not None and X is not None
+        return X, y, meta if meta is not None else pd.DataFrame()
 
     def prediction_rows(
         self, frame: pd.DataFrame, horizon: int, future: pd.DataFrame | None = None
@@ -132,19 +168,181 @@ class DirectFeatures:
         Raises:
             DataError: If an exogenous column's future values are missing.
         """
-        Xs, metas = [], []
+        X, meta = self.prediction_matrix(frame, horizon, future, dtype=np.float64)
+        return pd.DataFrame(X, columns=self.columns, copy=False), meta
+
+    def prediction_matrix(
+        self,
+        frame: pd.DataFrame,
+        horizon: int,
+        future: pd.DataFrame | None = None,
+        sites: list[str] | None = None,
+        dtype: type[np.floating[Any]] = FEATURE_DTYPE,
+    ) -> tuple[np.ndarray, pd.DataFrame]:
+        """The rows of :meth:`prediction_rows` as one float32 matrix.
+
+        ``sites`` and ``dtype``: as in :meth:`training_matrix`.
+        """
+        segments = []
         for site, g in _sites(frame):
             g = _latest_run(g)
-            y = g[schema.TARGET].to_numpy(dtype=float)
-            c = np.full(horizon, len(y) - 1)
-            h = np.arange(1, horizon + 1)
             exog = _exog(g, self.exogenous)
             if self.exogenous:
                 exog = _with_future(exog, site, g, future, self.exogenous, horizon)
-            X, meta = self._rows(site, _dates(g), y, c, h, exog)
-            Xs.append(X)
-            metas.append(meta)
-        return pd.concat(Xs, ignore_index=True), pd.concat(metas, ignore_index=True)
+            segments.append(_Segment(site, g, g[schema.TARGET].to_numpy(dtype=float), exog))
+
+        def pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+            return np.full(horizon, n - 1), np.arange(1, horizon + 1)
+
+        _, meta, X = self._build(
+            segments, pairs, sites=sites, with_y=False, categorical=False, dtype=dtype
+        )
+        assert X is not None and meta is not None
+        return X, meta
+
+    def _training_segments(self, frame: pd.DataFrame) -> list[_Segment]:
+        return [
+            _Segment(site, g, g[schema.TARGET].to_numpy(dtype=float), _exog(g, self.exogenous))
+            for site, g in _runs(frame)
+        ]
+
+    def _training_pairs(
+        self, horizon: int, stride: int
+    ) -> Callable[[int], tuple[np.ndarray, np.ndarray]]:
+        """(cutoff, horizon) index pairs of a segment of ``n`` days whose target is observed."""
+
+        def pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+            cut = np.arange(self.min_history - 1, n - 1, stride)
+            c = np.repeat(cut, horizon)
+            h = np.tile(np.arange(1, horizon + 1), len(cut))
+            keep = c + h < n
+            return c[keep], h[keep]
+
+        return pairs
+
+    def _build(
+        self,
+        segments: list[_Segment],
+        pairs: Callable[[int], tuple[np.ndarray, np.ndarray]],
+        *,
+        rows: np.ndarray | None = None,
+        sites: list[str] | None = None,
+        features: bool = True,
+        with_y: bool = True,
+        with_meta: bool = True,
+        categorical: bool = True,
+        dtype: type[np.floating[Any]] = FEATURE_DTYPE,
+    ) -> tuple[np.ndarray | None, pd.DataFrame | None, np.ndarray | None]:
+        """Targets, meta and features of the selected rows, filled segment by segment.
+
+        Two passes over the segments: the first counts the rows, the second writes each
+        segment's rows (``chunk_rows`` at a time) into preallocated arrays.
+        """
+        counts = np.array([len(pairs(len(s.y))[0]) for s in segments], dtype=np.int64)
+        total = int(counts.sum())
+        if total == 0 and with_y:
+            raise DataError(
+                f"no site has more than {self.min_history} consecutive days of history to "
+                "learn from",
+                fix="supply more history",
+            )
+        keep = _mask(rows, total)
+        m = total if keep is None else int(keep.sum())
+        cols = self.columns + ([SITE_COLUMN] if sites is not None else [])
+        X = np.empty((m, len(cols)), dtype=dtype) if features else None
+        y = np.empty(m) if with_y else None
+        site_codes = {s: i for i, s in enumerate(sites)} if sites is not None else {}
+        names = sorted({s.site for s in segments})
+        name_codes = {s: i for i, s in enumerate(names)}
+        if with_meta:
+            site_of = np.empty(m, dtype=np.int32)
+            cutoff_day = np.empty(m, dtype=np.int64)
+            horizon_of = np.empty(m, dtype=np.int64)
+            level = np.empty(m)
+        pos, offset = 0, 0
+        for seg, count in zip(segments, counts, strict=True):
+            c, h = pairs(len(seg.y))
+            if keep is not None:
+                sel = keep[offset : offset + count]
+                c, h = c[sel], h[sel]
+            offset += count
+            k = len(c)
+            if k == 0:
+                continue
+            end = pos + k
+            if X is not None:
+                lev = self._fill(seg, c, h, X[pos:end], site_codes.get(seg.site, np.nan), sites)
+            else:
+                lev = rolling_level(seg.y)[c]
+            if y is not None:
+                y[pos:end] = seg.y[c + h]
+            if with_meta:
+                site_of[pos:end] = name_codes[seg.site]
+                cutoff_day[pos:end] = seg.start_day + c
+                horizon_of[pos:end] = h
+                level[pos:end] = lev
+            pos = end
+        if not with_meta:
+            return y, None, X
+        sites_cat = pd.Categorical.from_codes(cast(Any, site_of), categories=pd.Index(names))
+        cutoff = (cutoff_day * _DAY_NS).view("datetime64[ns]")
+        del cutoff_day
+        meta = pd.DataFrame(
+            {
+                "site_id": sites_cat if categorical else np.asarray(sites_cat.astype(object)),
+                "cutoff": cutoff,
+                "date": cutoff + (horizon_of * _DAY_NS).view("timedelta64[ns]"),
+                "horizon": horizon_of,
+                "level": level,
+            }
+        )
+        return y, meta, X
+
+    def _fill(
+        self,
+        seg: _Segment,
+        c: np.ndarray,
+        h: np.ndarray,
+        out: np.ndarray,
+        site_code: float,
+        sites: list[str] | None,
+    ) -> np.ndarray:
+        """Write one segment's rows into ``out``; return their levels."""
+        n_lags = len(self.lags.columns)
+        series = self.lags.prepare(seg.y)
+        days = pd.date_range(seg.g[schema.DATE].iloc[0], periods=int((c + h).max()) + 1)
+        day_cols = [
+            self.calendar.transform(days).to_numpy(dtype=out.dtype),
+            self.holidays.transform(days).to_numpy(dtype=out.dtype),
+        ]
+        day_cols += [
+            seg.exog[col].reindex(days).to_numpy(dtype=out.dtype)[:, None] for col in self.exogenous
+        ]
+        by_day = np.hstack(day_cols)
+        level = np.empty(len(c))
+        for a in range(0, len(c), self.chunk_rows):
+            b = min(a + self.chunk_rows, len(c))
+            block = out[a:b]
+            block[:, 0] = h[a:b]
+            level[a:b] = self.lags.fill(series, c[a:b], h[a:b], block[:, 1 : 1 + n_lags])
+            block[:, 1 + n_lags : 1 + n_lags + by_day.shape[1]] = by_day[c[a:b] + h[a:b]]
+            if sites is not None:
+                block[:, -1] = site_code
+        return level
+
+
+def _mask(rows: np.ndarray | None, total: int) -> np.ndarray | None:
+    """``rows`` (positions or a boolean mask) as a boolean mask of ``total`` rows."""
+    if rows is None:
+        return None
+    rows = np.asarray(rows)
+    if rows.dtype == bool:
+        if len(rows) != total:
+            raise ValueError(f"row mask has {len(rows)} entries for {total} rows")
+        return rows
+    keep = np.zeros(total, dtype=bool)
+    keep[rows] = True
+    return keep
 
 
 def _sites(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:

@@ -24,6 +24,14 @@ class CalendarFeatures:
         """Self-describing name."""
         return f"calendar_fourier{self.fourier_terms}"
 
+    @property
+    def columns(self) -> list[str]:
+        """Names of the columns of :meth:`transform`, in order."""
+        cols = ["dayofweek", "month", "dayofyear"]
+        for k in range(1, self.fourier_terms + 1):
+            cols += [f"year_sin{k}", f"year_cos{k}"]
+        return cols
+
     def transform(self, dates: pd.DatetimeIndex) -> pd.DataFrame:
         """Return one row of features per date."""
         d = pd.DatetimeIndex(dates)
@@ -80,6 +88,14 @@ class HolidayFeatures:
         """Self-describing name."""
         where = self.country + (f"-{self.subdiv}" if self.subdiv else "")
         return f"holidays_{where}_window{self.window}"
+
+    @property
+    def columns(self) -> list[str]:
+        """Names of the columns of :meth:`transform`, in order."""
+        cols = ["holiday"]
+        for k in range(1, self.window + 1):
+            cols += [f"holiday_before_{k}", f"holiday_after_{k}"]
+        return [*cols, "christmas_period"]
 
     def holidays_in(self, dates: pd.DatetimeIndex) -> pd.DatetimeIndex:
         """The holidays between the first and last date (padded by the window)."""

@@ -9,6 +9,7 @@ Values are scaled by the cutoff's 28-day level so one global model can serve sit
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,6 +48,80 @@ class LagFeatures:
         name += "_year" if self.yearly else ""
         return name + "".join(f"_ewm{a:g}" for a in self.ewm_alphas)
 
+    @property
+    def columns(self) -> list[str]:
+        """Names of the features :meth:`fill` writes (``transform``'s columns but ``level``)."""
+        cols = ["log_level", "last_rel", *[f"mean{w}_rel" for w in self.windows]]
+        cols += ["std28_rel", "trend_28_vs_prev28", *[f"ewm{a:g}_rel" for a in self.ewm_alphas]]
+        cols += ["sameweekday_last_rel", f"sameweekday_mean{self.same_weekday_weeks}_rel"]
+        return cols + (["lastyear_rel", "lastyear_level_rel"] if self.yearly else [])
+
+    def prepare(self, y: np.ndarray) -> dict[str, np.ndarray]:
+        """The per-day series (rolling means, level, ...) every row of one segment reads."""
+        y = np.asarray(y, dtype=float)
+        s = pd.Series(y)
+        out = {"y": y, "level": rolling_level(y)}
+        for w in self.windows:
+            out[f"mean{w}"] = s.rolling(w, min_periods=max(1, w // 2)).mean().to_numpy()
+        out["std"] = s.rolling(LEVEL_WINDOW, min_periods=LEVEL_WINDOW // 2).std().to_numpy()
+        if self.ewm_alphas:
+            adjusted = pd.Series(y / _weekday_factor(y))
+            for a in self.ewm_alphas:
+                out[f"ewm{a:g}"] = adjusted.ewm(alpha=a, adjust=True).mean().to_numpy()
+        return out
+
+    def fill(
+        self,
+        series: dict[str, np.ndarray],
+        cutoffs: np.ndarray,
+        horizons: np.ndarray,
+        out: np.ndarray,
+    ) -> np.ndarray:
+        """Write the features of (cutoff, horizon) pairs into ``out``'s columns, in order.
+
+        Values are computed in float64 and cast to ``out``'s dtype (float32 in the builder).
+
+        Args:
+            series: :meth:`prepare` of the segment.
+            cutoffs: Index of the last observed day of each row.
+            horizons: Days ahead of each row (>= 1).
+            out: ``(len(cutoffs), len(self.columns))`` array to fill.
+
+        Returns:
+            The cutoffs' 28-day level (float64), the scale of the features.
+        """
+        c = np.asarray(cutoffs, dtype=np.int64)
+        h = np.asarray(horizons, dtype=np.int64)
+        for j, values in enumerate(self._values(series, c, h)):
+            out[:, j] = values
+        return series["level"][c]
+
+    def _values(
+        self, series: dict[str, np.ndarray], c: np.ndarray, h: np.ndarray
+    ) -> Iterator[np.ndarray]:
+        """The feature columns in :attr:`columns` order (float64)."""
+        y, level_all = series["y"], series["level"]
+        level = level_all[c]
+        yield np.log1p(level)
+        yield y[c] / level
+        for w in self.windows:
+            yield series[f"mean{w}"][c] / level
+        yield series["std"][c] / level
+        yield level / _take(level_all, c - LEVEL_WINDOW)
+        for a in self.ewm_alphas:
+            yield series[f"ewm{a:g}"][c] / level
+        weeks_back = -(-h // 7)  # ceil(h / 7): first same-weekday day at or before the cutoff
+        same = np.stack(
+            [_take(y, c + h - 7 * (weeks_back + j)) for j in range(self.same_weekday_weeks)]
+        )
+        yield same[0] / level
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # none in a short segment: NaN
+            yield np.nanmean(same, axis=0) / level
+        if self.yearly:
+            yield _take(y, c + h - 364) / level
+            yield _take(level_all, c - 364 + 0 * h) / level
+
     def transform(self, y: np.ndarray, cutoffs: np.ndarray, horizons: np.ndarray) -> pd.DataFrame:
         """Compute the features of (cutoff, horizon) pairs of one site's daily series.
 
@@ -56,37 +131,14 @@ class LagFeatures:
             horizons: Days ahead of each row (>= 1).
 
         Returns:
-            One row per pair; ``level`` is the cutoff's 28-day mean (the scale of the rest).
+            One row per pair (float64); ``level`` is the cutoff's 28-day mean (the scale of
+            the rest).
         """
-        y = np.asarray(y, dtype=float)
+        series = self.prepare(y)
         c = np.asarray(cutoffs, dtype=np.int64)
         h = np.asarray(horizons, dtype=np.int64)
-        level_all = rolling_level(y)
-        level = level_all[c]
-        out: dict[str, np.ndarray] = {"level": level, "log_level": np.log1p(level)}
-        out["last_rel"] = y[c] / level
-        for w in self.windows:
-            m = pd.Series(y).rolling(w, min_periods=max(1, w // 2)).mean().to_numpy()
-            out[f"mean{w}_rel"] = m[c] / level
-        std = pd.Series(y).rolling(LEVEL_WINDOW, min_periods=LEVEL_WINDOW // 2).std().to_numpy()
-        out["std28_rel"] = std[c] / level
-        out["trend_28_vs_prev28"] = level / _take(level_all, c - LEVEL_WINDOW)
-        if self.ewm_alphas:
-            adjusted = y / _weekday_factor(y)
-            for a in self.ewm_alphas:
-                e = pd.Series(adjusted).ewm(alpha=a, adjust=True).mean().to_numpy()
-                out[f"ewm{a:g}_rel"] = e[c] / level
-        weeks_back = -(-h // 7)  # ceil(h / 7): first same-weekday day at or before the cutoff
-        same = np.stack(
-            [_take(y, c + h - 7 * (weeks_back + j)) for j in range(self.same_weekday_weeks)]
-        )
-        out["sameweekday_last_rel"] = same[0] / level
-        with np.errstate(invalid="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # none in a short segment: NaN
-            out[f"sameweekday_mean{self.same_weekday_weeks}_rel"] = np.nanmean(same, axis=0) / level
-        if self.yearly:
-            out["lastyear_rel"] = _take(y, c + h - 364) / level
-            out["lastyear_level_rel"] = _take(level_all, c - 364 + 0 * h) / level
+        out: dict[str, np.ndarray] = {"level": series["level"][c]}
+        out.update(zip(self.columns, self._values(series, c, h), strict=True))
         return pd.DataFrame(out)
 
 
