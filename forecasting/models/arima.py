@@ -512,7 +512,7 @@ class _Candidate:
     error: str = ""
 
 
-def _model(z: np.ndarray, exog: np.ndarray, pair: OrderPair, **kwargs: Any) -> Any:
+def _model(z: np.ndarray, exog: np.ndarray | None, pair: OrderPair, **kwargs: Any) -> Any:
     from statsmodels.tsa.statespace.sarimax import SARIMAX
 
     return SARIMAX(z, exog=exog, order=pair[0], seasonal_order=pair[1], trend="n", **kwargs)
@@ -533,16 +533,20 @@ def _fit_candidate(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            model = _model(z, exog, pair, concentrate_scale=True, loglikelihood_burn=burn)
-            with model.fix_params(dict(zip(model.exog_names, beta, strict=True))):
-                res = model.fit(disp=False, maxiter=maxiter, cov_type="none")
-            k_free = len(res.params) - len(beta) + 1  # ARMA parameters + the scale
+            # beta is fixed: the SARIMA part is estimated on the regression residual (the same
+            # likelihood as a regression with fixed coefficients, without the per-evaluation
+            # cost of statsmodels' fixed-parameter handling)
+            model = _model(
+                z - exog @ beta, None, pair, concentrate_scale=True, loglikelihood_burn=burn
+            )
+            res = model.fit(disp=False, maxiter=maxiter, cov_type="none")
+            k_free = len(res.params) + 1  # ARMA parameters + the scale
             llf = float(res.llf)
             if not (np.isfinite(llf) and np.all(np.isfinite(res.params))):
                 raise FloatingPointError("non-finite likelihood or parameters")
             if not (np.isfinite(res.scale) and res.scale > MIN_SIGMA2):
                 raise FloatingPointError("innovation variance ~0 (constant series?) or NaN")
-            out.params = np.asarray(res.params, dtype=float)
+            out.params = np.r_[beta, np.asarray(res.params, dtype=float)]
             out.scale = float(res.scale)
             out.aic = -2.0 * llf + 2.0 * k_free
             out.converged = bool(res.mle_retvals.get("converged", False))

@@ -12,8 +12,12 @@ first day, so the weekly shape stays on its weekdays. A latest segment shorter t
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -72,6 +76,94 @@ class _SiteFit:
     damped: bool
     params: np.ndarray
     results: Any
+    """statsmodels results (:func:`fit_site`, models pickled before :class:`_Filtered`), a
+    :class:`_Filtered` (:class:`ETSForecaster` after fit or update) or ``None``
+    (:func:`fit_params`)."""
+
+
+@dataclass(frozen=True)
+class _Filtered:
+    """The end of a filter pass with fixed parameters: what the forecasts need.
+
+    Replaces the statsmodels results object of a filter pass (whose construction computes a
+    numerical covariance of the parameters, most of an update's cost).
+
+    Attributes:
+        level: Level state after the last day.
+        trend: Trend state after the last day (0 without trend).
+        seasonal: The last ``season`` seasonal states, oldest first (the last is the last day's).
+        mse: Mean squared one-step error over the pass (statsmodels' ``mse``).
+        nobs: Days filtered.
+        alpha: Level smoothing.
+        beta: Trend smoothing (0 without trend).
+        gamma: Seasonal smoothing.
+        phi: Trend damping (1 undamped).
+    """
+
+    level: float
+    trend: float
+    seasonal: np.ndarray
+    mse: float
+    nobs: int
+    alpha: float
+    beta: float
+    gamma: float
+    phi: float
+
+    @property
+    def model(self) -> SimpleNamespace:
+        """``model.nobs``, the days filtered, where statsmodels results have it."""
+        return SimpleNamespace(nobs=self.nobs)
+
+    def forecast(self, steps: int) -> np.ndarray:
+        """Mean forecasts (log scale) of the next ``steps`` days, as statsmodels' ``forecast``."""
+        return forecast_filtered(self, steps)[0]
+
+
+def _smoothing(fit: _SiteFit) -> tuple[float, float, float, float]:
+    """``(alpha, beta, gamma, phi)`` of a fit (``beta = 0``, ``phi = 1`` without trend)."""
+    p = np.asarray(fit.params, dtype=float)
+    if fit.trend is None:
+        return float(p[0]), 0.0, float(p[1]), 1.0
+    return float(p[0]), float(p[1]), float(p[2]), float(p[3]) if fit.damped else 1.0
+
+
+def filter_site(y: np.ndarray, fit: _SiteFit, season: int = 7) -> _Filtered:
+    """Run the ETS filter over ``y`` with the fitted parameters; keep the final states."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yhat, states = _model(y, fit.trend, fit.damped, season).smooth(fit.params, return_raw=True)
+    states = np.asarray(states, dtype=float)
+    resid = np.asarray(y, dtype=float) - np.asarray(yhat, dtype=float)
+    alpha, beta, gamma, phi = _smoothing(fit)
+    return _Filtered(
+        level=float(states[-1, 0]),
+        trend=float(states[-1, 1]) if fit.trend is not None else 0.0,
+        seasonal=states[-season:, -1].copy(),
+        mse=float(np.sum(resid**2) / len(resid)),
+        nobs=len(resid),
+        alpha=alpha,
+        beta=beta,
+        gamma=gamma,
+        phi=phi,
+    )
+
+
+def forecast_filtered(state: _Filtered, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and variance (log scale) of the 1..``horizon``-step forecasts from ``state``.
+
+    The additive-error ETS forecast and its exact variance (Hyndman & Athanasopoulos, class 1:
+    ``sigma2 * (1 + sum_{j<h} c_j^2)`` with ``c_j = alpha + beta * (phi + ... + phi^j) +
+    gamma * [j % season == 0]``), as statsmodels' ``get_prediction`` computes them.
+    """
+    season = len(state.seasonal)
+    h = np.arange(1, horizon + 1)
+    damp = np.cumsum(state.phi ** np.arange(1, horizon + 1))  # phi + ... + phi^h
+    mu = state.level + damp * state.trend + state.seasonal[(h - 1) % season]
+    c = state.alpha + state.beta * damp[: horizon - 1]
+    c = c + state.gamma * (h[: horizon - 1] % season == 0)
+    var = state.mse * (1.0 + np.r_[0.0, np.cumsum(c**2)])
+    return mu, var
 
 
 def _model(y: np.ndarray, trend: str | None, damped: bool, season: int) -> Any:
@@ -87,8 +179,37 @@ def _model(y: np.ndarray, trend: str | None, damped: bool, season: int) -> Any:
     )
 
 
-def fit_site(y: np.ndarray, season: int = 7) -> _SiteFit:
-    """Fit the candidate ETS models to one site's log1p series; keep the best by AICc."""
+_FIT_CACHE: OrderedDict[bytes, _SiteFit] = OrderedDict()
+FIT_CACHE_SIZE = 4096
+"""Estimates remembered by :func:`fit_params` (the hybrid and the ETS members of the ensemble
+estimate the same ETS on the same series: the second gets the first's parameters)."""
+
+
+def fit_params(y: np.ndarray, season: int = 7) -> _SiteFit:
+    """The ETS candidates fitted to one site's log1p series, the best by AICc; no results.
+
+    The parameters and the AICc are those of statsmodels' fitted results (the same
+    optimisation); only the results object (its numerical covariance matrix) is not built. A pure function
+    of ``y`` and ``season``: repeated calls with the same series return the remembered estimate
+    (a copy).
+    """
+    y = np.ascontiguousarray(y, dtype=float)
+    key = (
+        hashlib.blake2b(y.tobytes(), digest_size=16).digest() + repr((season, CANDIDATES)).encode()
+    )
+    hit = _FIT_CACHE.get(key)
+    if hit is not None:
+        _FIT_CACHE.move_to_end(key)
+        return dataclasses.replace(hit, params=hit.params.copy())
+    best = _fit_best(y, season)
+    _FIT_CACHE[key] = best
+    while len(_FIT_CACHE) > FIT_CACHE_SIZE:
+        _FIT_CACHE.popitem(last=False)
+    return dataclasses.replace(best, params=best.params.copy())
+
+
+def _fit_best(y: np.ndarray, season: int) -> _SiteFit:
+    from statsmodels.tools.eval_measures import aicc
     from threadpoolctl import threadpool_limits
 
     best: _SiteFit | None = None
@@ -97,15 +218,30 @@ def fit_site(y: np.ndarray, season: int = 7) -> _SiteFit:
         warnings.simplefilter("ignore")
         for trend, damped in CANDIDATES:
             try:
-                res = _model(y, trend, damped, season).fit(disp=False)
+                model = _model(y, trend, damped, season)
+                params = np.asarray(model.fit(disp=False, return_params=True), dtype=float)
+                # as ETSResults: df_model = free parameters + 1 (the scale)
+                crit = aicc(model.loglike(params), model.nobs, len(params) + 1)
             except (ValueError, np.linalg.LinAlgError):
                 continue
-            if np.isfinite(res.aicc) and res.aicc < best_aicc:
-                best_aicc = res.aicc
-                best = _SiteFit(trend, damped, np.asarray(res.params), res)
+            if np.isfinite(crit) and crit < best_aicc:
+                best_aicc = crit
+                best = _SiteFit(trend, damped, params, None)
     if best is None:
         raise ValueError("no ETS candidate could be fitted")
     return best
+
+
+def fit_site(y: np.ndarray, season: int = 7) -> _SiteFit:
+    """Fit the candidate ETS models to one site's log1p series; keep the best by AICc.
+
+    As :func:`fit_params`, with the filter pass over ``y`` in ``results`` (a
+    :class:`_Filtered`: forecasts from the last day, ``forecast`` and ``model.nobs`` as the
+    statsmodels results of the best candidate have them).
+    """
+    fit = fit_params(y, season)
+    fit.results = filter_site(y, fit, season)
+    return fit
 
 
 class ETSForecaster(Forecaster):
@@ -248,9 +384,7 @@ class ETSForecaster(Forecaster):
         for site, g in sites_to_refilter(self, history):
             y = self._site_series(site, g)
             f = self.fits_[site]
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                f.results = _model(y, f.trend, f.damped, self.season).smooth(f.params)
+            f.results = filter_site(y, f, self.season)  # no statsmodels results (bounded cost)
 
     def _predict(self, horizon: int, future: pd.DataFrame | None) -> pd.DataFrame:
         from forecasting.models.naive import seasonal_naive
@@ -261,11 +395,16 @@ class ETSForecaster(Forecaster):
         for site, g in self.history_.groupby(schema.SITE, sort=True):
             if str(site) in fallbacks:
                 continue
-            res = self.fits_[str(site)].results
-            n = int(res.model.nobs)
-            pred = res.get_prediction(start=n, end=n + horizon - 1)
-            mu = np.asarray(pred.predicted_mean, dtype=float)
-            sd = np.sqrt(np.asarray(pred.forecast_variance, dtype=float))
+            fit = self.fits_[str(site)]
+            if isinstance(fit.results, _Filtered):
+                mu, var = forecast_filtered(fit.results, horizon)
+                sd = np.sqrt(var)
+            else:  # a model pickled with statsmodels results, not updated since
+                res = fit.results
+                n = int(res.model.nobs)
+                pred = res.get_prediction(start=n, end=n + horizon - 1)
+                mu = np.asarray(pred.predicted_mean, dtype=float)
+                sd = np.sqrt(np.asarray(pred.forecast_variance, dtype=float))
             last = pd.Timestamp(g[schema.DATE].iloc[-1])
             if self.calendar:
                 mu = mu + self._regressors(future_dates(last, horizon)) @ self.betas_[str(site)]

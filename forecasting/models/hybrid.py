@@ -36,7 +36,7 @@ from forecasting.models.base import (
     warn_fallbacks,
 )
 from forecasting.models.conformal import calibration_split, per_horizon
-from forecasting.models.ets import _model, _SiteFit, fit_site, in_phase_start
+from forecasting.models.ets import _model, _SiteFit, fit_params, in_phase_start
 from forecasting.models.lightgbm import DEFAULT_PARAMS
 
 
@@ -266,7 +266,7 @@ class HybridForecaster(Forecaster):
         if reason is None:
             try:
                 y = self._log_series(g, estimate=True)
-                self.fits_[site] = fit_site(y[-self.max_history_days :], self.season)
+                self.fits_[site] = fit_params(y[-self.max_history_days :], self.season)
             except DataError:
                 raise
             except Exception as exc:  # one site's failure must not end a national run
