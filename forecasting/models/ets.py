@@ -189,9 +189,9 @@ def fit_params(y: np.ndarray, season: int = 7) -> _SiteFit:
     """The ETS candidates fitted to one site's log1p series, the best by AICc; no results.
 
     The parameters and the AICc are those of statsmodels' fitted results (the same
-    optimisation); only the results object (its numerical covariance matrix) is not built. A pure function
-    of ``y`` and ``season``: repeated calls with the same series return the remembered estimate
-    (a copy).
+    optimisation); only the results object (its numerical covariance matrix) is not built. A
+    pure function of ``y`` and ``season``: repeated calls with the same series return the
+    remembered estimate (a copy).
     """
     y = np.ascontiguousarray(y, dtype=float)
     key = (
@@ -210,11 +210,12 @@ def fit_params(y: np.ndarray, season: int = 7) -> _SiteFit:
 
 def _fit_best(y: np.ndarray, season: int) -> _SiteFit:
     from statsmodels.tools.eval_measures import aicc
-    from threadpoolctl import threadpool_limits
+
+    from forecasting.models.regressors import single_thread
 
     best: _SiteFit | None = None
     best_aicc = np.inf
-    with threadpool_limits(1), warnings.catch_warnings():
+    with single_thread(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for trend, damped in CANDIDATES:
             try:

@@ -6,6 +6,9 @@ time-series model sees the series, and add them back to the forecast.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -93,3 +96,23 @@ def calendar_coefficients(z: np.ndarray, X: np.ndarray, fourier_k: int) -> np.nd
     design = np.hstack([np.ones((len(z), 1)), X[:, use]])
     beta[use] = weekly_difference_regression(z, design)[1:]
     return beta
+
+
+_CONTROLLER: Any = None
+
+
+def single_thread() -> AbstractContextManager[Any]:
+    """A context limiting BLAS (and the other thread pools loaded) to one thread, cheaply.
+
+    ``threadpoolctl.threadpool_limits(1)`` inspects every loaded library at each call (about
+    5 ms, as long as an update of one site); the controller here inspects them once per
+    process, so entering the context costs microseconds. Pools of libraries loaded after the
+    first call are not limited (the smoothing models' statsmodels code uses numpy's and
+    scipy's BLAS, loaded by then).
+    """
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1)
