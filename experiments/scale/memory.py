@@ -3,9 +3,9 @@
 Runs ``forecasting backtest`` (the installed console script of this repository's venv) as a
 child process and polls, every ``--interval`` seconds, the resident set size (RSS) of the
 child and all its descendants (summed, so worker processes count too). Prints one table row:
-the data's rows and series, the peak RSS (MB, of the summed tree; and the largest single
-process's peak from ``getrusage``, which is what ``/usr/bin/time -v`` reports as "Maximum
-resident set size") and the wall time.
+the data's rows and series, the peak RSS (MB = 2**20 bytes, of the summed tree; and the
+largest single process's peak from ``getrusage``, which is what ``/usr/bin/time -v`` reports
+as "Maximum resident set size"), the wall time and the CPU time (user + system).
 
 ``--compare BEFORE.csv`` then compares the run's forecasts (``--out``) with an earlier run's:
 the largest absolute difference of the mean and of each quantile, and the MAE of the mean and
@@ -71,8 +71,9 @@ def tree_rss(proc: psutil.Process) -> int:
     return total
 
 
-def measure(cmd: list[str], interval: float) -> tuple[float, float, float, int]:
-    """Run ``cmd``; return peak tree RSS (MB), largest process's peak (MB), wall s, exit code."""
+def measure(cmd: list[str], interval: float) -> tuple[float, float, float, float, int]:
+    """Run ``cmd``; return peak tree RSS (MB), largest process's peak (MB), wall s, CPU s
+    (user + system of the waited-for processes) and the exit code."""
     start = time.perf_counter()
     child = subprocess.Popen(cmd, cwd=ROOT)
     proc = psutil.Process(child.pid)
@@ -85,8 +86,9 @@ def measure(cmd: list[str], interval: float) -> tuple[float, float, float, int]:
         time.sleep(interval)
     code = child.wait()
     wall = time.perf_counter() - start
-    largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KB on Linux
-    return peak / 2**20, largest, wall, code
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    largest = usage.ru_maxrss / 1024  # KB on Linux
+    return peak / 2**20, largest, wall, usage.ru_utime + usage.ru_stime, code
 
 
 def pinball(y: np.ndarray, q: np.ndarray, alpha: float) -> float:
@@ -144,10 +146,16 @@ def main() -> None:
     del data
     cmd = command(args)
     print(" ".join(os.path.relpath(c, ROOT) if c.startswith(str(ROOT)) else c for c in cmd))
-    peak, largest, wall, code = measure(cmd, args.interval)
-    print("\n| rows | series | windows | peak RSS MB (tree) | max RSS MB (one process) | wall s |")
-    print("|---|---|---|---|---|---|")
-    print(f"| {rows:,} | {series} | {args.windows} | {peak:,.0f} | {largest:,.0f} | {wall:.0f} |")
+    peak, largest, wall, cpu, code = measure(cmd, args.interval)
+    print(
+        "\n| rows | series | windows | peak RSS MB (tree) | max RSS MB (one process) | wall s "
+        "| CPU s |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    print(
+        f"| {rows:,} | {series} | {args.windows} | {peak:,.0f} | {largest:,.0f} | {wall:.0f} "
+        f"| {cpu:.0f} |"
+    )
     if code != 0:
         sys.exit(code)
     if args.compare is not None:
