@@ -180,3 +180,19 @@ def test_lightgbm_when_options_vary_still_fits_and_predicts(options):
     out = LightGBMForecaster(max_horizon=7, params=SMALL, **options).fit(panel).predict(5)
     assert len(out) == 3 * 5
     assert np.isfinite(out[["mean", "q0.05", "q0.5", "q0.95"]].to_numpy()).all()
+
+
+def test_lightgbm_when_model_was_pickled_before_float32_predicts_with_its_pandas_design():
+    import lightgbm as lgb
+
+    panel = _panel()
+    model = LightGBMForecaster(max_horizon=7, params=SMALL).fit(panel)
+    X, y, meta = DirectFeatures().training_rows(panel, 7)
+    design = X.assign(site=pd.Categorical(meta["site_id"], categories=model.sites_))
+    ratio = y / meta["level"].to_numpy()
+    ok = np.isfinite(ratio)
+    old = lgb.LGBMRegressor(n_estimators=10, verbose=-1).fit(design[ok], ratio[ok])
+    model.model_ = old  # what a model fitted before the float32 design holds
+    out = model.predict(7)
+    assert len(out) == 3 * 7
+    assert np.isfinite(out["mean"]).all()
