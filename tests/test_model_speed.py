@@ -137,3 +137,23 @@ def test_arima_candidate_when_fitted_on_regression_residual_has_fixed_regression
     full = _model(z, exog, pair, concentrate_scale=True)
     llf = full.loglike(cand.params)
     assert cand.aic == pytest.approx(-2.0 * llf + 2.0 * (len(cand.params) - len(beta) + 1))
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [
+        pd.date_range("2016-01-01", periods=800, freq="D"),
+        pd.DatetimeIndex(pd.date_range("2019-12-20", periods=30, freq="D").to_list(), name="date"),
+        pd.date_range("2016-01-01", periods=20, freq="D").delete(5),  # a gap: not remembered
+        pd.date_range("2016-12-20 10:00", periods=15, freq="D"),  # times of day: normalised
+    ],
+)
+def test_calendar_regressors_when_remembered_equal_computed_and_copies(dates):
+    from forecasting.models.regressors import _regressors, calendar_regressors
+
+    expected = _regressors(pd.DatetimeIndex(dates).normalize(), 3, "GB", "ENG")
+    first = calendar_regressors(dates)
+    pd.testing.assert_frame_equal(first, expected)
+    first.iloc[:, 0] = 99.0  # a caller's change does not reach the remembered frame
+    first.insert(0, "const", 1.0)
+    pd.testing.assert_frame_equal(calendar_regressors(dates), expected)

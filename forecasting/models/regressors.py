@@ -7,6 +7,7 @@ time-series model sees the series, and add them back to the forecast.
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -38,9 +39,30 @@ def calendar_regressors(
 
     Returns:
         A float frame indexed by ``dates``: ``sin1 .. cosK``, ``holiday`` (a public holiday) and
-        ``after_holiday`` (the day after one, when not itself a holiday).
+        ``after_holiday`` (the day after one, when not itself a holiday). Consecutive days are
+        computed once per first day, length and calendar (the models ask for the same windows
+        site after site); the caller gets its own copy.
     """
     dates = pd.DatetimeIndex(dates).normalize()
+    n = len(dates)
+    consecutive = n > 1 and dates.tz is None and (dates[-1] - dates[0]).days == n - 1
+    if consecutive and dates.is_monotonic_increasing and dates.is_unique:
+        out = _consecutive_regressors(dates[0], n, fourier_k, country, subdiv).copy()
+        out.index = dates
+        return out
+    return _regressors(dates, fourier_k, country, subdiv)
+
+
+@lru_cache(maxsize=128)
+def _consecutive_regressors(
+    first: pd.Timestamp, n: int, fourier_k: int, country: str, subdiv: str | None
+) -> pd.DataFrame:
+    return _regressors(pd.date_range(first, periods=n, freq="D"), fourier_k, country, subdiv)
+
+
+def _regressors(
+    dates: pd.DatetimeIndex, fourier_k: int, country: str, subdiv: str | None
+) -> pd.DataFrame:
     t = (dates - pd.Timestamp("1970-01-01")).days.to_numpy(dtype=float) / YEAR_DAYS
     columns: dict[str, np.ndarray] = {}
     for k in range(1, fourier_k + 1):
