@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import threading
 import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -180,6 +181,7 @@ def _model(y: np.ndarray, trend: str | None, damped: bool, season: int) -> Any:
 
 
 _FIT_CACHE: OrderedDict[bytes, _SiteFit] = OrderedDict()
+_FIT_CACHE_LOCK = threading.Lock()  # sites may be fitted on threads
 FIT_CACHE_SIZE = 4096
 """Estimates remembered by :func:`fit_params` (the hybrid and the ETS members of the ensemble
 estimate the same ETS on the same series: the second gets the first's parameters)."""
@@ -197,14 +199,17 @@ def fit_params(y: np.ndarray, season: int = 7) -> _SiteFit:
     key = (
         hashlib.blake2b(y.tobytes(), digest_size=16).digest() + repr((season, CANDIDATES)).encode()
     )
-    hit = _FIT_CACHE.get(key)
+    with _FIT_CACHE_LOCK:
+        hit = _FIT_CACHE.get(key)
+        if hit is not None:
+            _FIT_CACHE.move_to_end(key)
     if hit is not None:
-        _FIT_CACHE.move_to_end(key)
         return dataclasses.replace(hit, params=hit.params.copy())
     best = _fit_best(y, season)
-    _FIT_CACHE[key] = best
-    while len(_FIT_CACHE) > FIT_CACHE_SIZE:
-        _FIT_CACHE.popitem(last=False)
+    with _FIT_CACHE_LOCK:
+        _FIT_CACHE[key] = best
+        while len(_FIT_CACHE) > FIT_CACHE_SIZE:
+            _FIT_CACHE.popitem(last=False)
     return dataclasses.replace(best, params=best.params.copy())
 
 
