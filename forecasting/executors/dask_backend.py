@@ -19,6 +19,16 @@ R = TypeVar("R")
 
 INSTALL_HINT = "install the extra: pip install 'forecasting[dask]'"
 CONNECT_TIMEOUT = "10s"
+WORKER_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "2s",
+    "distributed.worker.memory.monitor-interval": "1s",
+}
+"""Settings of the workers a local cluster starts: no statistical profiler, and the event
+loop's timers woken every second or two rather than every 10-100 ms. Each wake-up takes the
+GIL from the task; with two busy workers on two cores the defaults cost a task about 19% more
+CPU than the same task in a plain process, these settings about 8% (experiments/scale)."""
 
 
 def import_distributed() -> Any:
@@ -58,13 +68,16 @@ class DaskExecutor(Executor):
     def local(cls, workers: int) -> DaskExecutor:
         """Start a ``LocalCluster`` of ``workers`` single-threaded processes on 127.0.0.1."""
         distributed = import_distributed()
-        cluster = distributed.LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=":0",  # any free port: none is needed, none may clash
-        )
+        import dask
+
+        with dask.config.set(WORKER_CONFIG):  # the nannies hand the config to their workers
+            cluster = distributed.LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=":0",  # any free port: none is needed, none may clash
+            )
         return cls(distributed.Client(cluster), cluster)
 
     @classmethod
