@@ -190,6 +190,7 @@ def main() -> None:
             "cpu_s",
             "identical",
             "rows",
+            "sha256",
         ]
         if c in table.columns
     ]
