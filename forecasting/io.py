@@ -18,7 +18,10 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_FILE_MODE = 0o666
 _UMASK_LOCK = threading.Lock()
@@ -165,6 +168,21 @@ def atomic_path(path: str | Path, mode: int | None = None) -> Iterator[Path]:
         _rename(tmp, target)
     finally:
         _discard(tmp)
+
+
+def write_forecast_table(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write a forecast frame atomically: Parquet for ``.parquet``, else CSV.
+
+    Parquet keeps full precision and dtypes; CSV writes dates as ``YYYY-MM-DD`` and numbers
+    with three decimals.
+    """
+    target = Path(path)
+    with atomic_path(target) as tmp:
+        if target.suffix.lower() == ".parquet":
+            frame.to_parquet(tmp, index=False)
+        else:
+            frame.to_csv(tmp, index=False, date_format="%Y-%m-%d", float_format="%.3f")
+    return target
 
 
 def atomic_write(

@@ -127,3 +127,18 @@ def test_backtest_cli_when_leftover_mlruns_file_store_exits_2_before_work(demand
     assert "./mlruns holds an old MLflow file store" in result.stderr
     assert "mv mlruns mlruns.old" in result.stderr
     assert not (tmp_path / "bt.csv").exists()
+
+
+def test_backtest_cli_when_out_is_parquet_writes_parquet_with_the_csv_rows(demand_csv, tmp_path):
+    args = ["backtest", "--data", str(demand_csv), "--windows", "2", "--models", "snaive"]
+    args += ["--no-track"]
+    assert runner.invoke(app, [*args, "--out", str(tmp_path / "bt.csv")]).exit_code == 0
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "bt.parquet")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "bt.parquet").read_bytes()[:4] == b"PAR1"
+    frame = pd.read_parquet(tmp_path / "bt.parquet")
+    text = pd.read_csv(tmp_path / "bt.csv", parse_dates=["cutoff", "date"])
+    assert list(frame.columns) == list(text.columns)
+    assert len(frame) == len(text) == 2 * 2 * 7
+    pd.testing.assert_series_equal(frame["mean"].round(3), text["mean"], check_exact=False)
+    pd.testing.assert_series_equal(frame["date"], text["date"], check_dtype=False)

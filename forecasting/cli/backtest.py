@@ -34,7 +34,10 @@ DEFAULT_MODELS = "snaive,ets,hybrid"
 @cli_command
 def backtest_command(
     data: Annotated[Path, typer.Option("--data", help="CSV or Parquet demand file.")],
-    out: Annotated[Path, typer.Option("--out", help="CSV to write the forecast frame to.")],
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="File for the forecast frame: Parquet if .parquet, else CSV."),
+    ],
     horizon: Annotated[int, typer.Option("--horizon", min=1, max=90, help="Days ahead.")] = 7,
     step: Annotated[int, typer.Option("--step", min=1, help="Days between cutoffs.")] = 7,
     windows: Annotated[int, typer.Option("--windows", min=1, help="Number of cutoffs.")] = 52,
@@ -64,7 +67,7 @@ def backtest_command(
     """Backtest models on rolling origins; write forecasts with y, print metrics, log the run."""
     from forecasting.cli.render import metrics_table
     from forecasting.evaluate.summary import evaluate
-    from forecasting.io import atomic_path
+    from forecasting.io import write_forecast_table
     from forecasting.models import MODELS
 
     names = [n.strip() for n in models.split(",") if n.strip()]
@@ -93,8 +96,7 @@ def backtest_command(
         result = backtest_with_progress(
             frame, names, horizon, step, windows, refit_every, country, subdiv, executor
         )
-    with atomic_path(out) as tmp:
-        result.to_csv(tmp, index=False, date_format="%Y-%m-%d", float_format="%.3f")
+    write_forecast_table(result, out)
     console.print(
         metrics_table(evaluate(result, frame), f"{plain(data)}: {windows} windows × {horizon} days")
     )
