@@ -158,9 +158,9 @@ def test_load_champion_when_nothing_trained_and_no_cache_says_train_first(tmp_pa
     assert not (tmp_path / "mlflow.db").exists()
 
 
-def test_promote_when_challenger_worse_refuses_and_keeps_champion(folder, second):
+def test_promote_when_challenger_worse_refuses_with_exit_3_and_keeps_champion(folder, second):
     result = runner.invoke(cli, ["promote"])
-    assert result.exit_code == 2
+    assert result.exit_code == 3
     assert "challenger version 2 of 'ed-demand' (pinball" in result.stderr
     assert "does not beat champion version 1" in result.stderr
     assert "Traceback" not in result.output

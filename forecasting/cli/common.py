@@ -40,6 +40,7 @@ R = TypeVar("R")
 EXIT_OK = 0
 EXIT_LEVEL_REACHED = 1
 EXIT_BAD_INPUT = 2
+EXIT_PROMOTION_REFUSED = 3  # `promote`: the challenger does not beat the champion
 EXIT_INTERNAL = 70  # EX_SOFTWARE (sysexits.h)
 EXIT_INTERRUPTED = 130
 DEBUG_ENV = "FORECASTING_DEBUG"
@@ -161,9 +162,14 @@ def _end_notes(show: bool) -> None:
 
 
 def _bad_input(message: str) -> typer.Exit:
+    return exit_with(message, EXIT_BAD_INPUT)
+
+
+def exit_with(message: str, code: int) -> typer.Exit:
+    """Print one error line and return the ``typer.Exit`` of ``code`` for the caller to raise."""
     _end_notes(False)
     _print_error(message)
-    return typer.Exit(EXIT_BAD_INPUT)
+    return typer.Exit(code)
 
 
 def _internal_error(exc: BaseException) -> typer.Exit:

@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from forecasting.cli.common import cli_command, console, fail, progress_bar
+from forecasting.cli.common import (
+    EXIT_PROMOTION_REFUSED,
+    cli_command,
+    console,
+    exit_with,
+    fail,
+    progress_bar,
+)
 from forecasting.cli.data import (
     ConfigOpt,
     DateColOpt,
@@ -123,14 +130,23 @@ def promote_command(
     ] = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Make the challenger the champion if its backtest beats the champion's."""
+    """Make the challenger the champion if its backtest beats the champion's.
+
+    Exit codes: 0 promoted; 3 refused (the challenger does not beat the champion, or a
+    version has no backtest metric to compare): nothing changed; 2 bad input or an unusable
+    store.
+    """
     from forecasting.config import load_config
 
     cfg = load_config(config)
     quiet_mlflow()
+    from forecasting.tracking.errors import PromotionRefusedError
     from forecasting.tracking.library import promote
 
-    p = promote(cfg, version=version, force=force, reason=reason)
+    try:
+        p = promote(cfg, version=version, force=force, reason=reason)
+    except PromotionRefusedError as exc:
+        raise exit_with(str(exc), EXIT_PROMOTION_REFUSED) from None
     if p.previous is None:
         detail = "there was no champion"
     elif p.forced:
