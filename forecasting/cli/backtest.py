@@ -80,7 +80,7 @@ def backtest_command(
     cfg = with_holidays(load_config(config), holidays)
     country, subdiv = cfg.holidays.country, cfg.holidays.subdiv
     if track:  # an unusable store fails now, not after the long backtest
-        _check_store(cfg)
+        check_store_first(cfg)
     frame = load_mapped(
         data,
         cfg,
@@ -118,7 +118,8 @@ def backtest_command(
         console.print(f"MLflow run {run.run_id} (browse with: forecasting ui)")
 
 
-def _check_store(cfg: Config) -> None:
+def check_store_first(cfg: Config) -> None:
+    """Fail now, in one line, if the MLflow store is unusable (not after a long backtest)."""
     from forecasting.cli.models import quiet_mlflow
 
     quiet_mlflow()

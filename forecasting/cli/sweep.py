@@ -81,9 +81,9 @@ def sweep_command(
     country, subdiv = cfg.holidays.country, cfg.holidays.subdiv
     build_models(spec, country, subdiv)  # a bad parameter fails now, before the data load
     if track:  # an unusable store fails now, not after the long sweep
-        from forecasting.cli.backtest import _check_store
+        from forecasting.cli.backtest import check_store_first
 
-        _check_store(cfg)
+        check_store_first(cfg)
     b = spec.backtest
     frame = load_mapped(
         data,
