@@ -311,6 +311,14 @@ class MlflowConfig(_Strict):
     readmission_model_name: str = "readmission-30d"
     # backtest metric a challenger must beat to be promoted (lower is better)
     promotion_metric: Literal["pinball", "MAE", "RMSE", "MASE", "brier"] = "pinball"
+    # a challenger may be worse than the champion by at most this share at any horizon or site
+    promotion_tolerance: float = Field(default=0.05, ge=0.0, le=1.0)
+    # ... and by at most this much on the surge Brier score, overall and at any horizon
+    brier_tolerance: float = Field(default=0.01, ge=0.0, le=1.0)
+    # readmission: the challenger's held-out Brier may exceed the champion's by at most this,
+    # and its calibration slope must lie within this distance of 1
+    readmission_brier_tolerance: float = Field(default=0.002, ge=0.0, le=1.0)
+    readmission_slope_tolerance: float = Field(default=0.2, ge=0.0, le=5.0)
     backtest_windows: int = Field(default=8, ge=1, le=104)
 
 

@@ -20,6 +20,7 @@ _LAZY = {
     "PromotionRefusedError": "forecasting.tracking.errors",
     "PrivacyError": "forecasting.tracking.errors",
     "RegistryUnavailableWarning": "forecasting.tracking.errors",
+    "RegistrationSkippedWarning": "forecasting.tracking.errors",
     "resolve_tracking_uri": "forecasting.tracking.store",
     "using_store": "forecasting.tracking.store",
     "check_store": "forecasting.tracking.store",
@@ -34,6 +35,8 @@ _LAZY = {
     "LoadedChampion": "forecasting.tracking.champion",
     "load_champion": "forecasting.tracking.champion",
     "promote": "forecasting.tracking.library",
+    "Review": "forecasting.tracking.review",
+    "review_version": "forecasting.tracking.review",
     "search_runs": "forecasting.tracking.library",
     "load_model": "forecasting.tracking.library",
 }

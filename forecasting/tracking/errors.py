@@ -31,3 +31,7 @@ class PrivacyError(TrackingError):
 
 class RegistryUnavailableWarning(ForecastingWarning):
     """The registry could not be reached; the last locally cached champion is used instead."""
+
+
+class RegistrationSkippedWarning(ForecastingWarning):
+    """A version with the same data fingerprint and parameters exists: none was registered."""

@@ -61,27 +61,65 @@ def promote(
     version: str | None = None,
     force: bool = False,
     reason: str | None = None,
+    tolerance: float | None = None,
+    brier_tolerance: float | None = None,
 ) -> Promotion:
     """Make the challenger (or ``version``) the demand model's champion if it is better.
 
-    Compares the runs' backtest ``cfg.mlflow.promotion_metric`` (lower is better); ``force``
-    with a ``reason`` overrides it and records the reason as a tag of the version.
+    Champion and challenger are compared on the same data and backtest cutoffs (the review
+    logged when the challenger was trained, or a new one: the champion re-scored on the
+    challenger's data), overall, per horizon and per site, on
+    ``cfg.mlflow.promotion_metric`` and the surge Brier score (see
+    :func:`forecasting.tracking.comparison.judge`); ``force`` with a ``reason`` overrides
+    the result and records the reason as a tag of the version.
+
+    Args:
+        cfg: Configuration (store, names, metric, tolerances); embedded defaults if ``None``.
+        version: Version to promote (default: the challenger).
+        force: Promote whatever the comparison says (needs ``reason``).
+        reason: Why a forced promotion is right.
+        tolerance: Relative tolerance per horizon and site (default: config).
+        brier_tolerance: Absolute surge Brier tolerance (default: config).
 
     Raises:
-        PromotionRefusedError: If the challenger does not beat the champion.
+        PromotionRefusedError: If the challenger does not beat the champion, is worse beyond
+            a tolerance, or cannot be compared on the same footing.
         TrackingError: If there is nothing to promote or ``force`` lacks a reason.
     """
     from forecasting.tracking import registry
+    from forecasting.tracking.review import review_version, stored_review
     from forecasting.tracking.sqlite import store_lock
     from forecasting.tracking.store import using_store
 
-    cfg = cfg or Config()
-    with using_store(cfg) as uri, store_lock(uri):  # one alias move at a time
-        return registry.promote(
-            registry.client_for(uri),
-            cfg.mlflow.model_name,
-            cfg.mlflow.promotion_metric,
-            version=version,
-            force=force,
-            reason=reason,
-        )
+    config = cfg or Config()
+    with using_store(config) as uri:
+        client = registry.client_for(uri)
+        name = config.mlflow.model_name
+
+        def judge(champion: Any, challenger: Any) -> Any:
+            found = stored_review(
+                config, client, name, challenger, champion, tolerance, brier_tolerance
+            )
+            if found is not None:
+                return found
+            return review_version(
+                config,
+                client,
+                uri,
+                name,
+                str(challenger.version),
+                tolerance=tolerance,
+                brier_tolerance=brier_tolerance,
+                champion=champion,
+            )
+
+        with store_lock(uri):  # one alias move at a time
+            return registry.promote(
+                client,
+                name,
+                config.mlflow.promotion_metric,
+                version=version,
+                force=force,
+                reason=reason,
+                judge=judge,
+            )

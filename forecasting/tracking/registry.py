@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from forecasting.tracking.errors import PromotionRefusedError, TrackingError
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
     from mlflow.entities.model_registry import ModelVersion
+
+    from forecasting.tracking.review import Review
+    from forecasting.tracking.training import BacktestProtocol
+
+Judge = Callable[["ModelVersion", "ModelVersion"], "Review | None"]
+"""Compares ``(champion, challenger)`` on the same footing (:mod:`forecasting.tracking.review`)."""
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -28,6 +35,8 @@ class Promotion:
         challenger_value: The new champion's backtest value of ``metric``.
         champion_value: The former champion's value, or ``None``.
         forced: Whether ``force`` overrode the comparison.
+        basis: How champion and challenger were put on the same footing (``None``: run
+            metrics compared as logged, or no champion).
     """
 
     name: str
@@ -37,6 +46,7 @@ class Promotion:
     challenger_value: float | None
     champion_value: float | None
     forced: bool
+    basis: str | None = None
 
 
 def client_for(uri: str) -> MlflowClient:
@@ -82,6 +92,82 @@ def alias_of(client: MlflowClient, name: str, version: str) -> str | None:
     return next(iter(sorted(aliases)), None)
 
 
+TRAIN_KEY_TAG = "forecasting.train_key"
+VERSION_METRICS = ("pinball", "MAE", "MASE", "cov90", "brier")
+MAX_SITES_SHOWN = 20
+REVIEW_HEADING = "## Review against the champion"
+
+
+def find_same_version(client: MlflowClient, name: str, key: str) -> ModelVersion | None:
+    """The newest version of ``name`` whose training key tag is ``key``, or ``None``."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        versions = client.search_model_versions(f"name = '{name}'", max_results=10000)
+    except MlflowException:
+        return None
+    same = [v for v in versions if (v.tags or {}).get(TRAIN_KEY_TAG) == key]
+    return max(same, key=lambda v: int(v.version), default=None)
+
+
+def describe_version(
+    client: MlflowClient,
+    name: str,
+    version: str,
+    model: str,
+    fingerprint: Mapping[str, Any],
+    protocol: BacktestProtocol,
+    metrics: Mapping[str, float],
+    key: str,
+    site_ids: Sequence[object],
+) -> None:
+    """Tag a demand model version (data range, sites, backtest protocol, metrics) and describe it.
+
+    Only aggregates: the data's first and last day, site count and ids (sites are hospitals,
+    not patients), its hash, the backtest settings and overall metrics.
+    """
+    site_ids = sorted(str(s) for s in site_ids)
+    sites = ", ".join(site_ids[:MAX_SITES_SHOWN]) + (
+        " …" if len(site_ids) > MAX_SITES_SHOWN else ""
+    )
+    tags = {
+        TRAIN_KEY_TAG: key,
+        "model": model,
+        "data.start": str(fingerprint.get("start", "")),
+        "data.end": str(fingerprint.get("end", "")),
+        "data.sites": str(fingerprint.get("n_sites", "")),
+        "data.site_ids": sites[:5000],
+        "data.sha256": str(fingerprint.get("sha256", "")),
+        "backtest.protocol": protocol.describe(),
+        "backtest.cutoffs": protocol.cutoffs_text,
+    }
+    shown = {m: metrics[m] for m in VERSION_METRICS if m in metrics}
+    tags.update({f"metric.{m}": f"{v:.4g}" for m, v in shown.items()})
+    for tag, value in tags.items():
+        client.set_model_version_tag(name, version, tag, value)
+    lines = [
+        f"**{model}** trained on {fingerprint.get('n_sites', '?')} sites, "
+        f"{fingerprint.get('start', '?')} to {fingerprint.get('end', '?')} "
+        f"({fingerprint.get('n_rows', '?')} rows, "
+        f"data sha256 {str(fingerprint.get('sha256'))[:12]}).",
+        "",
+        f"Backtest: {protocol.describe()}.",
+        "",
+        "| metric | value |",
+        "|---|---|",
+        *[f"| {m} | {v:.4g} |" for m, v in shown.items()],
+    ]
+    client.update_model_version(name, version, description="\n".join(lines))
+
+
+def set_review_description(client: MlflowClient, name: str, version: str, summary: str) -> None:
+    """Put ``summary`` under :data:`REVIEW_HEADING` in the version's description (replacing it)."""
+    current = client.get_model_version(name, version).description or ""
+    base = current.split(REVIEW_HEADING)[0].rstrip()
+    text = f"{base}\n\n{REVIEW_HEADING}\n\n{summary}".strip()
+    client.update_model_version(name, version, description=text)
+
+
 def run_metric(client: MlflowClient, version: ModelVersion, metric: str) -> float | None:
     """The backtest ``metric`` of the run that produced ``version`` (``None`` if absent)."""
     if not version.run_id:
@@ -97,8 +183,12 @@ def promote(
     version: str | None = None,
     force: bool = False,
     reason: str | None = None,
+    judge: Judge | None = None,
 ) -> Promotion:
     """Make a version the champion if its backtest beats the champion's on ``metric``.
+
+    With ``judge``, the two are compared on the same data and cutoffs, per horizon and per
+    site (the judge's rule); without it, the runs' own ``metric`` values are compared.
 
     Args:
         client: Client on the registry.
@@ -107,6 +197,8 @@ def promote(
         version: Version to promote (default: the ``challenger``).
         force: Promote even if it does not beat the champion (needs ``reason``).
         reason: Why a forced promotion is right; recorded as a tag of the version.
+        judge: Reviews ``(champion, challenger)``; raises ``PromotionRefusedError`` when
+            they cannot be compared (ignored with ``force``).
 
     Raises:
         TrackingError: If there is nothing to promote, or ``force`` comes without a reason.
@@ -128,7 +220,19 @@ def promote(
         raise TrackingError(f"version {challenger.version} of '{name}' is already the champion")
     new = run_metric(client, challenger, metric)
     old = None if champion is None else run_metric(client, champion, metric)
-    if champion is not None and not force:
+    basis = None
+    if champion is not None and judge is not None:
+        try:
+            review = judge(champion, challenger)
+        except PromotionRefusedError:
+            if not force:
+                raise
+            review = None
+        if review is not None:
+            new, old, basis = review.value("challenger"), review.value("champion"), review.basis
+            if review.reasons and not force:
+                raise PromotionRefusedError(review.refusal())
+    elif champion is not None and not force:
         if new is None or old is None:
             missing = challenger.version if new is None else champion.version
             raise PromotionRefusedError(
@@ -150,6 +254,7 @@ def promote(
         challenger_value=new,
         champion_value=old,
         forced=force,
+        basis=basis,
     )
 
 

@@ -29,7 +29,11 @@ COMMANDS = {
     "backtest": "forecasting backtest",
     "readmission": "forecasting readmission train",
 }
-DETAIL_METRICS = ("MAE", "MASE", "pinball", "cov80", "cov90")
+DETAIL_METRICS = ("MAE", "MASE", "pinball", "cov80", "cov90", "brier")
+#: Metrics logged per backtest window (one step per cutoff), so the UI draws them as lines.
+WINDOW_METRICS = ("pinball", "MAE", "MASE", "cov90", "brier")
+CUTOFFS_TAG = "backtest.cutoffs"
+MAX_TAG_CHARS = 5000
 PRIVATE_COLUMNS = frozenset({"patient_id", "episode_id", "nhs_number", "mrn"})
 MAX_PARAM_CHARS = 500
 
@@ -216,8 +220,55 @@ def log_backtest_run(
             log_context(cfg, "backtest", params, frame_fingerprint(frame))
             mlflow.set_tag("forecasting.best_model", best)
             mlflow.log_metrics(demand_metrics(tables, per_model=True))
+            log_window_metrics(bt, frame, per_model=True)
             log_demand_artifacts(bt, frame, tables, chart_model=best)
     return TrackedRun(run.info.run_id)
+
+
+def window_metrics(bt: pd.DataFrame, frame: pd.DataFrame, per_model: bool) -> tuple[list[Any], str]:
+    """Metrics of each backtest window as MLflow metric entities, and the cutoffs tag.
+
+    Step ``i`` is the ``i``-th cutoff (oldest first) and its timestamp is the cutoff day, so
+    the UI's charts draw one point per window against step or against time. Names are
+    ``window/<metric>`` (``<model>/window/<metric>`` with ``per_model``).
+
+    Returns:
+        The metrics, and the text of the :data:`CUTOFFS_TAG` tag (``0=YYYY-MM-DD 1=...``).
+    """
+    from mlflow.entities import Metric
+
+    from forecasting.evaluate.summary import evaluate
+
+    table = evaluate(bt, frame, by=("model", "cutoff"))
+    cuts = sorted(pd.to_datetime(bt["cutoff"]).unique())
+    step = {pd.Timestamp(c): i for i, c in enumerate(cuts)}
+    out = []
+    for row in table.to_dict(orient="records"):
+        cutoff = pd.Timestamp(row["cutoff"])
+        stamp = int(cutoff.tz_localize("UTC").timestamp() * 1000) if cutoff.tz is None else 0
+        prefix = [str(row["model"])] if per_model else []
+        for name in WINDOW_METRICS:
+            value = float(row[name])
+            if np.isfinite(value):
+                key = metric_key(*prefix, "window", name)
+                out.append(Metric(key, value, stamp, step[cutoff]))
+    tag = " ".join(f"{i}={pd.Timestamp(c):%Y-%m-%d}" for i, c in enumerate(cuts))
+    return out, tag[:MAX_TAG_CHARS]
+
+
+def log_window_metrics(bt: pd.DataFrame, frame: pd.DataFrame, per_model: bool) -> None:
+    """Log :func:`window_metrics` into the active run, with the cutoffs tag."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    run = mlflow.active_run()
+    if run is None or bt.empty:
+        return
+    metrics, tag = window_metrics(bt, frame, per_model)
+    client = MlflowClient()
+    for i in range(0, len(metrics), 1000):  # MLflow's batch limit
+        client.log_batch(run.info.run_id, metrics=metrics[i : i + 1000])
+    mlflow.set_tag(CUTOFFS_TAG, tag)
 
 
 def check_private(columns: Iterable[object], where: str) -> None:

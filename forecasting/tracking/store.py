@@ -149,6 +149,10 @@ def ensure_store(uri: str) -> None:
         client.search_registered_models(max_results=1)
 
 
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+MODEL_TRAINING = "custom_model_development"
+
+
 def use_experiment(name: str, uri: str) -> str:
     """Make ``name`` the active experiment, creating it if needed; return its id.
 
@@ -174,7 +178,12 @@ def use_experiment(name: str, uri: str) -> str:
     from forecasting.tracking.registry import client_for
     from forecasting.tracking.stale import close_stale_runs
 
-    close_stale_runs(client_for(uri), str(experiment_id))
+    client = client_for(uri)
+    close_stale_runs(client, str(experiment_id))
+    tags = (experiment.tags if experiment is not None else None) or {}
+    if tags.get(EXPERIMENT_KIND_TAG) != MODEL_TRAINING:
+        # the UI opens this experiment in its "Model training" view, not the GenAI one
+        client.set_experiment_tag(str(experiment_id), EXPERIMENT_KIND_TAG, MODEL_TRAINING)
     return str(experiment_id)
 
 

@@ -2,18 +2,86 @@
 
 from __future__ import annotations
 
+import hashlib
+import itertools
+import json
+import math
+import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from forecasting import __version__
 from forecasting.config import Config
 from forecasting.evaluate.backtest import Progress
 from forecasting.executors import Executor
 from forecasting.models.base import Forecaster
+from forecasting.tracking.errors import RegistrationSkippedWarning
+
+if TYPE_CHECKING:
+    from mlflow.entities.model_registry import ModelVersion
 
 STEP = 7
 REFIT_EVERY = 4
+TRAIN_KEY_TAG = "forecasting.train_key"
+
+
+@dataclass(frozen=True)
+class BacktestProtocol:
+    """How a backtest was run: its cutoffs, their spacing, the horizon and refit cadence.
+
+    Attributes:
+        cutoffs: The cutoff days, oldest first.
+        horizon: Days ahead scored after each cutoff.
+        step: Days between cutoffs (the greatest common divisor of the gaps: a window
+            skipped in a data gap does not change it); ``None`` with one cutoff.
+        refit_every: Windows between re-estimations, ``None`` if unknown (a backtest run by
+            the caller).
+    """
+
+    cutoffs: tuple[pd.Timestamp, ...]
+    horizon: int
+    step: int | None
+    refit_every: int | None
+
+    @property
+    def cutoffs_text(self) -> str:
+        """``0=YYYY-MM-DD 1=...``: the step index of each cutoff in the window metrics."""
+        return " ".join(f"{i}={c:%Y-%m-%d}" for i, c in enumerate(self.cutoffs))[:5000]
+
+    def describe(self) -> str:
+        """One line for tags and descriptions."""
+        if not self.cutoffs:
+            return "no backtest"
+        every = f" every {self.step} days" if self.step else ""
+        refit = f", re-estimated every {self.refit_every}" if self.refit_every else ""
+        return (
+            f"{len(self.cutoffs)} cutoffs{every} from {self.cutoffs[0]:%Y-%m-%d} to "
+            f"{self.cutoffs[-1]:%Y-%m-%d}, {self.horizon} days ahead{refit}"
+        )
+
+
+def backtest_protocol(bt: pd.DataFrame, horizon: int, refit_every: int | None) -> BacktestProtocol:
+    """The protocol of a backtest frame, read from its cutoffs."""
+    cuts = tuple(pd.Timestamp(c) for c in sorted(pd.to_datetime(bt["cutoff"]).unique()))
+    gaps = [int((b - a).days) for a, b in itertools.pairwise(cuts)]
+    step = math.gcd(*gaps) if gaps else None
+    return BacktestProtocol(cuts, horizon, step, refit_every)
+
+
+def train_key(
+    fingerprint: dict[str, Any], params: dict[str, Any], protocol: BacktestProtocol, cfg: Config
+) -> str:
+    """A hash of what makes a trained model: data, parameters, backtest, holidays, version."""
+    spec = {
+        "data": fingerprint.get("sha256"),
+        "params": {k: repr(v) for k, v in params.items()},
+        "cutoffs": protocol.cutoffs_text,
+        "holidays": cfg.holidays.model_dump(mode="json"),
+        "version": __version__,
+    }
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -28,6 +96,8 @@ class TrainResult:
         metrics: Overall backtest metrics of the model (``pinball``, ``MAE``, …).
         model: The forecaster fitted on all the data.
         forecast: Its forecast of the next ``cfg.horizon`` days.
+        registered: ``False`` when registration was skipped because a version with the same
+            data fingerprint and parameters exists (``model_version`` is that version).
     """
 
     run_id: str
@@ -36,6 +106,7 @@ class TrainResult:
     metrics: dict[str, float]
     model: Forecaster
     forecast: pd.DataFrame
+    registered: bool = True
 
 
 def train_demand_model(
@@ -79,10 +150,24 @@ def train_demand_model(
     from forecasting.executors import SerialExecutor
     from forecasting.models import make_model
     from forecasting.models.fitting import assemble, fit_parts
+    from forecasting.tracking.datasets import log_demand_datasets
     from forecasting.tracking.fingerprint import frame_fingerprint
     from forecasting.tracking.pyfunc import log_demand_model
-    from forecasting.tracking.registry import alias_of, assign_alias, client_for
-    from forecasting.tracking.runs import demand_metrics, demand_tables, log_context
+    from forecasting.tracking.registry import (
+        CHALLENGER,
+        alias_of,
+        assign_alias,
+        client_for,
+        describe_version,
+        find_same_version,
+    )
+    from forecasting.tracking.runs import (
+        CUTOFFS_TAG,
+        demand_metrics,
+        demand_tables,
+        log_context,
+        log_window_metrics,
+    )
     from forecasting.tracking.runs import log_demand_artifacts as log_artifacts
     from forecasting.tracking.store import (
         check_store,
@@ -112,34 +197,92 @@ def train_demand_model(
     fitted = assemble(template, frame, done[len(chunks) :])
     forecast = fitted.predict(h)
     tables = demand_tables(bt, frame)
+    protocol = backtest_protocol(bt, h, REFIT_EVERY if backtest_frame is None else None)
     params: dict[str, Any] = {
         "model": model,
         "horizon": h,
         "backtest.windows": windows,
-        # a backtest handed in was run by the caller: its settings are theirs
-        "backtest.step": STEP if backtest_frame is None else "caller's",
-        "backtest.refit_every": REFIT_EVERY if backtest_frame is None else "caller's",
+        # a backtest handed in was run by the caller: its step is read from its cutoffs
+        "backtest.step": protocol.step if protocol.step is not None else "none (one cutoff)",
+        "backtest.refit_every": protocol.refit_every or "unknown (backtest run by the caller)",
         "model_params": _model_params(fitted),
     }
+    fingerprint = frame_fingerprint(frame)
+    key = train_key(fingerprint, params, protocol, cfg)
     name = cfg.mlflow.model_name if register else None
     version = alias = None
+    same: ModelVersion | None = None
     with using_store(cfg, check=False) as uri:
+        client = client_for(uri)
+        if name:
+            same = find_same_version(client, name, key)
         use_experiment(cfg.mlflow.experiment, uri)
         with mlflow.start_run(run_name=f"train {model}") as run:
-            log_context(cfg, "train", params, frame_fingerprint(frame))
-            info = log_demand_model(fitted, frame, h, registered_model_name=name)
+            log_context(cfg, "train", params, fingerprint)
+            mlflow.set_tags({CUTOFFS_TAG: protocol.cutoffs_text, TRAIN_KEY_TAG: key})
+            registered = name if same is None else None
+            info = log_demand_model(fitted, frame, h, registered_model_name=registered)
             metrics = demand_metrics(tables, per_model=False)
-            mlflow.log_metrics(metrics, model_id=info.model_id)
+            scored = log_demand_datasets(frame, bt)
+            mlflow.log_metrics(metrics, model_id=info.model_id, dataset=scored)
+            log_window_metrics(bt, frame, per_model=False)
             log_artifacts(bt, frame, tables, chart_model=model, forecast=forecast)
             _log_importance(fitted)
-            if name and info.registered_model_version is not None:
-                version = str(info.registered_model_version)
-                assign_alias(client_for(uri), name, version, uri)
+            if name and same is not None:
+                version = str(same.version)
                 mlflow.set_tags({"registered_model": name, "registered_version": version})
+                mlflow.set_tag("registration", f"skipped: same as version {version}")
+            elif name and info.registered_model_version is not None:
+                version = str(info.registered_model_version)
+                assign_alias(client, name, version, uri)
+                mlflow.set_tags({"registered_model": name, "registered_version": version})
+                sites = frame["site_id"].astype(str).unique().tolist()
+                describe_version(
+                    client, name, version, model, fingerprint, protocol, metrics, key, sites
+                )
         if name and version is not None:
-            alias = alias_of(client_for(uri), name, version)
+            alias = alias_of(client, name, version)
+        if name and same is None and alias == CHALLENGER and version is not None:
+            _review(cfg, client, uri, name, version, frame, bt)
+    if same is not None:
+        warnings.warn(
+            f"{name} version {version} already holds this model (same data fingerprint "
+            f"{fingerprint['sha256']!s:.12} and parameters): not registered again; "
+            f"this run ({run.info.run_id}) is logged without a new version",
+            RegistrationSkippedWarning,
+            stacklevel=2,
+        )
     overall = {k: v for k, v in metrics.items() if "/" not in k}
-    return TrainResult(run.info.run_id, version, alias, overall, fitted, forecast)
+    return TrainResult(
+        run.info.run_id, version, alias, overall, fitted, forecast, registered=same is None
+    )
+
+
+def _review(
+    cfg: Config,
+    client: Any,
+    uri: str,
+    name: str,
+    version: str,
+    frame: pd.DataFrame,
+    bt: pd.DataFrame,
+) -> None:
+    """Review a new challenger now, so the comparison is in the UI before anyone promotes.
+
+    A review that cannot be made (the champion cannot be re-scored on this data) does not
+    fail the training: the reason goes into the version's tags and description, and
+    ``promote`` refuses with the same reason.
+    """
+    from forecasting.tracking.errors import TrackingError
+    from forecasting.tracking.registry import set_review_description
+    from forecasting.tracking.review import VERDICT_TAG, review_version
+
+    try:
+        review_version(cfg, client, uri, name, version, frame=frame, bt=bt)
+    except TrackingError as exc:
+        reason = " ".join(str(exc).split())
+        client.set_model_version_tag(name, version, VERDICT_TAG, f"not reviewed: {reason}"[:5000])
+        set_review_description(client, name, version, f"Not reviewed: {reason}")
 
 
 TrainTask = tuple[str, Any]
