@@ -29,7 +29,7 @@ def test_plan_deferrals_when_enough_deferrable_defers_the_fewest_that_reach_targ
     assert out["occupancy_after"].iloc[0] == pytest.approx(0.90)
     assert bool(out["enough"].iloc[0])
     assert out["advice"].iloc[0] == (
-        "defer 1 of 5 deferrable elective admissions: forecast occupancy 90%; "
+        "review 1 of 5 deferrable elective admissions for deferral: forecast occupancy 90%; "
         "P(occupancy >= 92%) falls from 0.25 to 0.10 (target 0.2)"
     )
 

@@ -319,7 +319,7 @@ def daily_command(
 
     70 internal error (a bug; FORECASTING_DEBUG=1 prints the traceback); 130 interrupted.
     """
-    from forecasting.cli.render import show_warnings
+    from forecasting.cli.render import fail_on_level_message, layout_width, show_warnings
     from forecasting.escalation import WarningHistory
     from forecasting.io import StagedOutputs
 
@@ -346,9 +346,9 @@ def daily_command(
         if "opel_score" in w.columns:
             from forecasting.cli.render_pressure import show_pressure
 
-            show_pressure(console, w, title)
+            show_pressure(console, w, title, cfg, layout_width(console))
         else:
-            show_warnings(console, w, title)
+            show_warnings(console, w, title, cfg, layout_width(console))
     elif out is None:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -356,9 +356,9 @@ def daily_command(
         err_console.print(f"Wrote {plain(out)}", soft_wrap=True)
     if not no_history:
         err_console.print(f"Appended {len(w)} warnings to {plain(history)}", soft_wrap=True)
-    top = int(w["level"].max())
-    if fail_on_level is not None and top >= fail_on_level:
-        err_console.print(f"Level {top} reached (--fail-on-level {fail_on_level}).")
+    if fail_on_level is not None and int(w["level"].max()) >= fail_on_level:
+        message = fail_on_level_message(w, fail_on_level, cfg)
+        err_console.print(plain(message), soft_wrap=True)
         raise typer.Exit(EXIT_LEVEL_REACHED)
 
 

@@ -27,7 +27,13 @@ def demo(
     """Synthesise data, backtest, train and register a model, then issue today's warnings."""
     from forecasting.cli.backtest import backtest_with_progress
     from forecasting.cli.models import quiet_mlflow
-    from forecasting.cli.render import metrics_table, report_table, report_title, show_warnings
+    from forecasting.cli.render import (
+        layout_width,
+        metrics_table,
+        report_table,
+        report_title,
+        show_warnings,
+    )
     from forecasting.config import Config, load_sites
     from forecasting.daily import daily_warnings
     from forecasting.data.check import check_demand_file
@@ -93,7 +99,8 @@ def demo(
         comfort=t.occupancy_comfort,
         ceiling=t.occupancy_ceiling,
     )
-    show_warnings(console, result.warnings, "Recommended levels for the next 7 days")
+    title = "Recommended levels for the next 7 days"
+    show_warnings(console, result.warnings, title, cfg, layout_width(console))
     console.print(
         f"Warnings written to {plain(out / 'warnings.json')}; pictures and a web page in "
         f"{plain(pictures['index'].parent)}/ (open index.html).",

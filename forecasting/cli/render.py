@@ -6,7 +6,10 @@ model names, reasons, titles naming files) is escaped or passed as :class:`rich.
 
 from __future__ import annotations
 
+import io
 import math
+import os
+from collections.abc import Mapping, Sequence
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
@@ -14,10 +17,13 @@ import pandas as pd
 from rich import box
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
+    from forecasting.config import Config
     from forecasting.data.check import DataReport
 
 
@@ -126,63 +132,210 @@ def forecast_table(forecast: pd.DataFrame, history: pd.DataFrame) -> Table:
 
 
 LEVEL_STYLES = {1: "green", 2: "yellow", 3: "bold dark_orange", 4: "bold red"}
+#: What each line of a day's cell holds, top to bottom (the key column of the grid)
+CELL_KEY = ("level", "attendances", "90% range", "surge chance", "occupancy")
+#: The line of electives to review (shown for sites with a day at level 3 or more)
+REVIEW_KEY = "to review"
+WARNINGS_CAPTION = (
+    "level: recommended OPEL-style level (1 flow maintained, 2 signs of pressure, 3 major "
+    "pressure, 4 unable to deliver comprehensive care); declaring a level stays a human "
+    "decision. attendances: expected, their 90% range below. surge chance: P(attendances above "
+    "the surge line). occupancy: forecast bed occupancy. to review: non-urgent elective "
+    "admissions to review for deferral (never {never} work)."
+)
+DEFAULT_WIDTH = 80
+_UNBOUNDED = 10_000  # measuring width: a table's true minimum, not one clamped to the screen
 
 
-def warnings_table(warnings: pd.DataFrame, title: str, max_sites: int = 30) -> Table:
-    """Site × day grid: level, expected attendances, P(surge), occupancy, electives to review."""
-    t = Table(box=box.SIMPLE_HEAD, caption_justify="left", title=Text(title), title_justify="left")
-    sites = sorted(warnings["site_id"].astype(str).unique())
-    t.add_column("site", no_wrap=True, min_width=min(max(len(x) for x in sites), 12))
-    days = sorted(pd.to_datetime(warnings["date"]).unique())
-    for d in days:
-        t.add_column(pd.Timestamp(d).strftime("%a %d"), justify="right", no_wrap=True)
+def site_names(cfg: Config | None) -> dict[str, str]:
+    """Site id -> name, from the site settings (``sites.yaml``) where a name is set."""
+    if cfg is None:
+        return {}
+    return {str(sid): s.name for sid, s in cfg.sites.items() if s.name}
+
+
+def site_label(site: str, names: Mapping[str, str] | None = None) -> str:
+    """``"RAA (Northgate General)"`` where the site has a name, else the id."""
+    name = (names or {}).get(site)
+    return f"{site} ({name})" if name and name != site else site
+
+
+def site_names_of(warnings: pd.DataFrame, cfg: Config | None) -> dict[str, str]:
+    """Names from the config, else from a ``site_name`` column of the warnings."""
+    out: dict[str, str] = {}
+    if "site_name" in warnings.columns:
+        pairs = warnings[["site_id", "site_name"]].dropna().drop_duplicates("site_id")
+        out.update(
+            {str(k): str(v) for k, v in zip(pairs["site_id"], pairs["site_name"], strict=True)}
+        )
+    out.update(site_names(cfg))
+    return out
+
+
+def _default_config() -> Config:
+    from forecasting.config import Config
+
+    return Config()
+
+
+def _lines(cfg: Config | None) -> tuple[float, ...]:
+    from forecasting.escalation.wording import occupancy_lines
+
+    return occupancy_lines(cfg or _default_config())
+
+
+def _day_cell(r: pd.Series, lines: tuple[float, ...], review: bool) -> str:
+    """One site-day: a value per line of :data:`CELL_KEY` (Rich markup, values escaped)."""
+    from forecasting.escalation.wording import format_occupancy
+
+    level = int(r["level"])
+    style = LEVEL_STYLES[level]
+    cell = [
+        f"[{style}]{level}[/]",
+        _num(r["attendances_mean"], ".0f"),
+        f"{_num(r['attendances_q0.05'], '.0f')}–{_num(r['attendances_q0.95'], '.0f')}",
+        _num(100 * r["p_surge"], ".0f") + "%",
+        escape(format_occupancy(float(r["occupancy"]), lines)),
+    ]
+    if review:
+        n = int(r["electives_to_review"]) if level >= MIN_REVIEW_LEVEL else 0
+        cell.append(f"[{style}]{n}[/]" if level >= MIN_REVIEW_LEVEL else "")
+    return "\n".join(cell)
+
+
+MIN_REVIEW_LEVEL = 3
+
+
+def warnings_table(
+    warnings: pd.DataFrame,
+    max_sites: int = 30,
+    cfg: Config | None = None,
+    days: Sequence[pd.Timestamp] | None = None,
+) -> Table:
+    """Site × day grid: a key column names each line of the cells (:data:`CELL_KEY`).
+
+    Each site is a bold line "id (name)", then one line per key entry: level, expected
+    attendances, their 90% range, surge chance, forecast occupancy (one decimal where a whole
+    percentage would contradict a line) and, for a site with a day at level 3 or more, the
+    non-urgent electives to review for deferral.
+
+    Args:
+        warnings: Warning rows (``site_id``, ``date``, ``level``, attendances, ``p_surge``,
+            ``occupancy``, ``electives_to_review``).
+        max_sites: Sites shown; a last line says how many more there are.
+        cfg: Site names and occupancy lines (defaults: no names, the default lines).
+        days: The days (columns) to show; default all.
+    """
+    t = Table(
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        padding=(0, 1, 0, 0),
+        pad_edge=False,
+    )
     w = warnings.assign(
         site_id=warnings["site_id"].astype(str), date=pd.to_datetime(warnings["date"])
     )
+    sites = sorted(w["site_id"].unique())
+    names, lines = site_names_of(w, cfg), _lines(cfg)
+    key_width = max(len(k) for k in (*CELL_KEY, REVIEW_KEY))
+    t.add_column("site", min_width=key_width, overflow="fold")
+    shown = sorted(w["date"].unique()) if days is None else [pd.Timestamp(d) for d in days]
+    for d in shown:
+        t.add_column(pd.Timestamp(d).strftime("%a %d"), justify="right", no_wrap=True)
     for site in sites[:max_sites]:
         g = w[w["site_id"] == site].set_index("date")
-        cells = []
-        for d in days:
-            if d not in g.index:
-                cells.append("")
-                continue
-            r = g.loc[d]
-            level = int(r["level"])
-            style = LEVEL_STYLES[level]
-            advice = int(r["electives_to_review"]) if level >= 3 else 0
-            cells.append(
-                f"[{style}]level {level}[/]\n{r['attendances_mean']:.0f}\n"
-                f"[dim]{r['attendances_q0.05']:.0f}–{r['attendances_q0.95']:.0f}[/]\n"
-                f"{r['p_surge']:.0%} {_num(100 * r['occupancy'], '.0f')}%"
-                + (f"\n[{style}]defer {advice}[/]" if advice else "")
-            )
-        t.add_row(Text(site), *cells)
+        review = bool((g["level"] >= MIN_REVIEW_LEVEL).any())
+        t.add_row(Text(site_label(site, names), style="bold"), *[""] * len(shown))
+        key = [*CELL_KEY, REVIEW_KEY] if review else list(CELL_KEY)
+        cells = [_day_cell(g.loc[d], lines, review) if d in g.index else "" for d in shown]
+        t.add_row("\n".join(key), *cells)
         t.add_section()
     if len(sites) > max_sites:
         t.add_row(f"… and {len(sites) - max_sites} more sites (--format json lists all)")
-    t.caption = (
-        "Each day: recommended level (OPEL-style: 1 flow maintained, 2 signs of pressure, "
-        "3 major pressure, 4 unable to deliver comprehensive care; a declared level stays a "
-        "human decision), expected attendances and their 90% range, chance of a surge then "
-        "forecast bed occupancy, "
-        "and non-urgent electives to review (never cancer or time-critical work)."
-    )
     return t
 
 
-def warning_reasons(warnings: pd.DataFrame, max_sites: int = 30) -> list[str]:
-    """Per site, the reasons of its highest-level day (the first such day)."""
+def warnings_tables(
+    warnings: pd.DataFrame,
+    width: int = DEFAULT_WIDTH,
+    max_sites: int = 30,
+    cfg: Config | None = None,
+) -> list[Table]:
+    """The warnings grid fitted to ``width`` columns.
+
+    All days go in one table when they fit, else into consecutive runs of days, as few
+    tables as fit (seven days in two tables are 4 + 3).
+    """
+    days = [pd.Timestamp(d) for d in sorted(pd.to_datetime(warnings["date"]).unique())]
+    probe = Console(width=_UNBOUNDED, file=io.StringIO())
+    for per in range(len(days), 0, -1):
+        n = math.ceil(len(days) / per)
+        size = math.ceil(len(days) / n)  # balanced: 7 days in two tables are 4 + 3
+        runs = [days[i : i + size] for i in range(0, len(days), size)]
+        tables = [warnings_table(warnings, max_sites, cfg, run) for run in runs]
+        if all(Measurement.get(probe, probe.options, tb).minimum <= width for tb in tables):
+            break
+    return tables
+
+
+def warnings_key(cfg: Config | None = None) -> str:
+    """What the grid's lines mean (plain text, printed under the grid)."""
+    never = " or ".join((cfg or _default_config()).electives.protected) or "protected"
+    return WARNINGS_CAPTION.format(never=never)
+
+
+def warning_reasons(
+    warnings: pd.DataFrame, max_sites: int = 30, cfg: Config | None = None
+) -> list[str]:
+    """Per site, the reasons of its highest-level day (the first such day), Rich markup."""
     lines = []
     w = warnings.assign(site_id=warnings["site_id"].astype(str))
+    names = site_names_of(w, cfg)
     for site, g in list(w.groupby("site_id", sort=True))[:max_sites]:
         top = g.sort_values(["level", "date"], ascending=[False, True]).iloc[0]
         level = int(top["level"])
         style = LEVEL_STYLES[level]
-        head = f"[{style}]{escape(str(site))} {pd.Timestamp(top['date']):%a %d}, level {level}[/]"
+        label = escape(site_label(str(site), names))
+        head = f"[{style}]{label} {pd.Timestamp(top['date']):%a %d}, level {level}[/]"
         reasons = escape("; ".join(str(r) for r in top["reasons"]))
         advice = f" {escape(str(top['advice']))}." if level >= 3 and top.get("advice") else ""
         lines.append(f"{head}: {reasons}.{advice}")
     return lines
+
+
+def fail_on_level_message(
+    warnings: pd.DataFrame, threshold: int, cfg: Config | None = None, max_sites: int = 10
+) -> str:
+    """Which sites and days reached ``--fail-on-level`` (plain text, one line).
+
+    Names each site (with its name where set) and the days at the highest level reached;
+    other days at or above the threshold are counted after them. Example: ``"Level 3 reached
+    at RXX (Royal X) on Tue 2026-12-08; exiting 1 because --fail-on-level 3"``.
+    """
+    w = warnings.assign(
+        site_id=warnings["site_id"].astype(str), date=pd.to_datetime(warnings["date"])
+    )
+    hits = w[w["level"] >= threshold].sort_values(["site_id", "date"])
+    top = int(hits["level"].max())
+    names = site_names_of(w, cfg)
+    groups = list(hits[hits["level"] == top].groupby("site_id", sort=True))
+    parts = [
+        f"{site_label(str(site), names)} on " + ", ".join(f"{d:%a %Y-%m-%d}" for d in g["date"])
+        for site, g in groups[:max_sites]
+    ]
+    if len(groups) > max_sites:
+        parts.append(f"{len(groups) - max_sites} more sites")
+    rest = hits[hits["level"] < top]
+    also = ""
+    if len(rest):
+        where = sorted(rest["site_id"].unique())
+        shown = ", ".join(where[:max_sites]) + (", …" if len(where) > max_sites else "")
+        days = "day" if len(rest) == 1 else "days"
+        also = f" (level {threshold} or more on {len(rest)} other {days}: {shown})"
+    return (
+        f"Level {top} reached at {'; '.join(parts)}{also}; exiting 1 because "
+        f"--fail-on-level {threshold}"
+    )
 
 
 def alert_quality_table(scores: pd.DataFrame, title: str, max_sites: int = 30) -> Table:
@@ -213,9 +366,41 @@ def alert_quality_table(scores: pd.DataFrame, title: str, max_sites: int = 30) -
     return t
 
 
-def show_warnings(console: Console, warnings: pd.DataFrame, title: str) -> None:
-    """Print the warnings grid, then each site's main reasons."""
-    console.print(warnings_table(warnings, title))
-    console.print("[bold]Why[/] (each site's highest level):")
-    for line in warning_reasons(warnings):
-        console.print(f"  {line}")
+def layout_width(console: Console) -> int:
+    """Columns to lay tables out for: the terminal's width, or 80 when the output is piped.
+
+    Piped output (cron mail, ``demo.log``) is read later on any screen: 80 columns unless
+    ``COLUMNS`` says otherwise, even when the terminal the command started from is wider.
+    """
+    if console.is_terminal or os.environ.get("COLUMNS", "").isdigit():
+        return console.width
+    return min(console.width, DEFAULT_WIDTH)
+
+
+def show_warnings(
+    console: Console,
+    warnings: pd.DataFrame,
+    title: str,
+    cfg: Config | None = None,
+    width: int | None = None,
+) -> None:
+    """Print the title, the warnings grid fitted to the width, its key and each site's reasons.
+
+    Args:
+        console: Where to print.
+        warnings: Warning rows.
+        title: Printed above the grid.
+        cfg: Site names (``sites.yaml``), occupancy lines and protected electives.
+        width: Columns to lay out for (default the console's; the CLI passes
+            :func:`layout_width`: 80 when piped).
+    """
+    width = console.width if width is None else width
+    console.print(Text(title), width=width)
+    for i, table in enumerate(warnings_tables(warnings, width, cfg=cfg)):
+        if i:
+            console.print()
+        console.print(table, width=width)
+    console.print(Text(warnings_key(cfg)), width=width)
+    console.print("[bold]Why[/] (each site's highest level):", width=width)
+    for line in warning_reasons(warnings, cfg=cfg):
+        console.print(Padding(Text.from_markup(line), (0, 0, 0, 2)), width=width)

@@ -8,29 +8,52 @@ page). Every user string goes through :class:`rich.text.Text` or ``escape``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 from rich import box
 from rich.console import Console
 from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from forecasting.cli.render import LEVEL_STYLES
+from forecasting.cli.render import LEVEL_STYLES, site_label, site_names_of
+from forecasting.escalation.wording import format_occupancy
 from forecasting.national.summary import headline_levels, level_counts
-from forecasting.pressure import format_occupancy
+
+if TYPE_CHECKING:
+    from forecasting.config import Config
 
 
-def pressure_table(warnings: pd.DataFrame, title: str, max_sites: int = 40) -> Table:
-    """Trust × day grid of levels and occupancy, most pressed trusts first."""
-    t = Table(box=box.SIMPLE_HEAD, caption_justify="left", title=Text(title), title_justify="left")
-    t.add_column("trust", no_wrap=True, max_width=12)
-    t.add_column("top", justify="right", no_wrap=True)
+PRESSURE_KEY = "L occ%"  # second header line of each day: level, then occupancy
+
+
+def pressure_table(
+    warnings: pd.DataFrame, title: str, max_sites: int = 40, cfg: Config | None = None
+) -> Table:
+    """Trust × day grid of levels and occupancy, most pressed trusts first.
+
+    Each day's header names its two figures ("L occ%": level, forecast occupancy); a trust
+    with a name in the site settings shows "id (name)", wrapped in its column.
+    """
+    t = Table(
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        caption_justify="left",
+        title=Text(title),
+        title_justify="left",
+    )
+    t.add_column("trust", overflow="fold")
+    t.add_column("top\nL", justify="right", no_wrap=True)
     days = sorted(pd.to_datetime(warnings["date"]).unique())
     for d in days:
-        t.add_column(pd.Timestamp(d).strftime("%a%d"), justify="right", no_wrap=True)
+        t.add_column(f"{pd.Timestamp(d):%a %d}\n{PRESSURE_KEY}", justify="right", no_wrap=True)
     w = warnings.assign(
         site_id=warnings["site_id"].astype(str), date=pd.to_datetime(warnings["date"])
     )
+    names = site_names_of(w, cfg)
     heads = headline_levels(w).set_index("site_id")
     for site, head in heads.head(max_sites).iterrows():
         g = w[w["site_id"] == site].set_index("date")
@@ -44,25 +67,30 @@ def pressure_table(warnings: pd.DataFrame, title: str, max_sites: int = 40) -> T
             occ = format_occupancy(float(r["occupancy"])).rstrip("%")
             cells.append(f"[{LEVEL_STYLES[level]}]{level}[/] {escape(occ)}")
         top = int(head["level"])
-        t.add_row(Text(str(site)), f"[{LEVEL_STYLES[top]}]{top}[/]", *cells)
+        label = Text(site_label(str(site), names))
+        t.add_row(label, f"[{LEVEL_STYLES[top]}]{top}[/]", *cells)
     if len(heads) > max_sites:
         t.add_row(f"… {len(heads) - max_sites} more", "", *[""] * len(days))
     counts = level_counts(heads).sort_index(ascending=False)
     t.caption = (
         "Trusts by highest level: "
         + ", ".join(f"level {lvl}: {n}" for lvl, n in counts.items())
-        + ". Each day: OPEL-style level (scored from forecast occupancy, P(>= 97%), ambulance "
-        "handovers and the trust's own normal; a declared level stays a human decision), then "
-        "forecast G&A occupancy %. --format json lists every trust with its parameters."
+        + ". top L: the trust's highest level. Each day: L, the OPEL-style level (scored from "
+        "forecast occupancy, P(>= 97%), ambulance handovers and the trust's own normal; a "
+        "declared level stays a human decision), then occ%, forecast G&A occupancy. "
+        "--format json lists every trust with its parameters."
     )
     return t
 
 
-def pressure_reasons(warnings: pd.DataFrame, max_sites: int = 10) -> list[str]:
+def pressure_reasons(
+    warnings: pd.DataFrame, max_sites: int = 10, cfg: Config | None = None
+) -> list[str]:
     """For the most pressed trusts (level 3 or more): the reasons and advice of their top day."""
     lines = []
     w = warnings.assign(site_id=warnings["site_id"].astype(str))
     w = w.assign(date=pd.to_datetime(w["date"]))
+    names = site_names_of(w, cfg)
     heads = headline_levels(w).head(max_sites)
     levels = heads["level"].astype(int)
     for site, level, peak in zip(heads["site_id"], levels, heads["peak_date"], strict=True):
@@ -74,16 +102,28 @@ def pressure_reasons(warnings: pd.DataFrame, max_sites: int = 10) -> list[str]:
         reasons = escape("; ".join(str(r) for r in row["reasons"]))
         advice = escape(str(row.get("advice") or ""))
         lines.append(
-            f"[{style}]{escape(str(site))} {when}, level {level}[/]: {reasons}. Advice: {advice}."
+            f"[{style}]{escape(site_label(str(site), names))} {when}, level {level}[/]: "
+            f"{reasons}. Advice: {advice}."
         )
     return lines
 
 
-def show_pressure(console: Console, warnings: pd.DataFrame, title: str) -> None:
-    """Print the national table, then the reasons of the trusts at level 3 or more."""
-    console.print(pressure_table(warnings, title))
-    lines = pressure_reasons(warnings)
+def show_pressure(
+    console: Console,
+    warnings: pd.DataFrame,
+    title: str,
+    cfg: Config | None = None,
+    width: int | None = None,
+) -> None:
+    """Print the national table, then the reasons of the trusts at level 3 or more.
+
+    ``width``: columns to lay out for (default the console's; the CLI passes
+    :func:`~forecasting.cli.render.layout_width`: 80 when piped).
+    """
+    width = console.width if width is None else width
+    console.print(pressure_table(warnings, title, cfg=cfg), width=width)
+    lines = pressure_reasons(warnings, cfg=cfg)
     if lines:
-        console.print("[bold]Why[/] (trusts at level 3 or more, their highest day):")
+        console.print("[bold]Why[/] (trusts at level 3 or more, their highest day):", width=width)
         for line in lines:
-            console.print(f"  {line}")
+            console.print(Padding(Text.from_markup(line), (0, 0, 0, 2)), width=width)

@@ -36,6 +36,7 @@ from forecasting.escalation.thresholds import (
     kind_of,
     line_of,
 )
+from forecasting.escalation.wording import review_advice
 from forecasting.forecast_frame import QUANTILE_COLUMNS
 
 WARNING_COLUMNS: tuple[str, ...] = (
@@ -115,12 +116,9 @@ def add_advice(frame: pd.DataFrame, cfg: Config) -> pd.DataFrame:
             kernel,
             ceiling,
         )
-    never = " or ".join(cfg.electives.protected) or "protected"
+    protected = cfg.electives.protected
     out["advice"] = [
-        f"Review {n} of {d} deferrable elective admissions (never {never} work) to keep "
-        f"occupancy below {ceiling:.0%}"
-        if n > 0
-        else ""
+        review_advice(int(n), int(d), protected, ceiling)
         for n, d in zip(out["electives_to_review"], out["electives_deferrable"], strict=True)
     ]
     return out

@@ -26,7 +26,9 @@ from forecasting.config import Config
 from forecasting.data import schema
 from forecasting.errors import ConfigError
 from forecasting.escalation.advice import MIN_ADVICE_LEVEL
+from forecasting.escalation.levels import EPS
 from forecasting.escalation.thresholds import percentile_label
+from forecasting.escalation.wording import format_occupancy, occupancy_lines, relation
 from forecasting.features.calendar import holiday_dates
 
 WINTER_MONTHS = (11, 12, 1, 2, 3)
@@ -180,19 +182,20 @@ def risk_reasons(row: pd.Series, cfg: Config) -> list[str]:
             f"{row['p_surge_high']:.0%} chance they exceed the high line of "
             f"{row['surge_threshold_high']:.0f} ({row['threshold_high_source']})"
         )
-    occ = row["occupancy"]
-    for line, name in (
-        (t.occupancy_ceiling + e.severe_occupancy_margin, "severe line"),
-        (t.occupancy_ceiling, "ceiling"),
-        (t.occupancy_comfort, "comfort line"),
-    ):
-        if occ >= line:
-            where = "above" if round(occ, 2) > round(line, 2) else "at"
-            out.append(f"Forecast occupancy {occ:.0%} is {where} the {line:.0%} {name}")
+    occ = float(row["occupancy"])
+    lines = occupancy_lines(cfg)
+    for line, name in zip(lines, ("severe line", "ceiling", "comfort line"), strict=True):
+        if occ >= line - EPS:  # the level rules' tolerance: 0.92 + 0.05 is 0.97
+            # the figure that decided the level: 0.924 is "92.4%", above the 92% ceiling
+            out.append(
+                f"Forecast occupancy {format_occupancy(occ, lines)} is {relation(occ, line)} "
+                f"the {format_occupancy(line, (line,))} {name}"
+            )
             break
-    if row["occupancy_q_high"] >= t.occupancy_ceiling and row["level"] >= MIN_ADVICE_LEVEL:
+    high = float(row["occupancy_q_high"])
+    if high >= t.occupancy_ceiling and row["level"] >= MIN_ADVICE_LEVEL:
         out.append(
-            f"Occupancy could reach {row['occupancy_q_high']:.0%} if attendances run high "
+            f"Occupancy could reach {format_occupancy(high, lines)} if attendances run high "
             f"every day ({percentile_label(e.upper_quantile)} percentile)"
         )
     return out
@@ -214,11 +217,12 @@ def explain(frame: pd.DataFrame, contexts: dict[str, SiteContext], cfg: Config) 
     out = []
     for (_, row), day in zip(frame.iterrows(), dates, strict=True):
         if row["level"] <= 1:
+            comfort = cfg.thresholds.occupancy_comfort
             out.append(
                 [
                     f"Flow maintained: {row['p_surge']:.0%} chance of a surge and forecast "
-                    f"occupancy {row['occupancy']:.0%}, below the "
-                    f"{cfg.thresholds.occupancy_comfort:.0%} comfort line"
+                    f"occupancy {format_occupancy(float(row['occupancy']), (comfort,))}, below "
+                    f"the {format_occupancy(comfort, (comfort,))} comfort line"
                 ]
             )
             continue

@@ -20,8 +20,7 @@ ceiling.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -29,6 +28,7 @@ import pandas as pd
 
 from forecasting.data.schema import DATE, SITE
 from forecasting.escalation.occupancy import los_kernel
+from forecasting.escalation.wording import format_occupancy
 from forecasting.forecast_frame import QUANTILE_COLUMNS
 from forecasting.pressure.probability import BEDS_OPEN, exceedance
 
@@ -43,28 +43,6 @@ ADVICE_COLUMNS = (
     "advice",
 )
 _MEDIAN = "q0.5"
-_MAX_DECIMALS = 3
-
-
-def format_occupancy(value: float, lines: Sequence[float] = (0.92,)) -> str:
-    """Occupancy as a percentage, with decimals only where rounding would contradict a line.
-
-    A whole percentage is shown unless it sits on a different side of (or on) any of
-    ``lines`` than the exact value: 0.919 with a 92% line is "91.9%" (not "92%"), 0.924 is
-    "92.4%", 0.92 is "92%", 0.85 is "85%". Up to three decimals are used if one is not enough.
-    """
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    pct = 100.0 * value
-    for decimals in range(_MAX_DECIMALS + 1):
-        shown = round(pct, decimals)
-        if all(_side(shown, 100.0 * line) == _side(pct, 100.0 * line) for line in lines):
-            break
-    return f"{shown:.{decimals}f}%"
-
-
-def _side(x: float, line: float, tol: float = 1e-9) -> int:
-    return 0 if abs(x - line) <= tol else (1 if x > line else -1)
 
 
 def deferrable_cases(planned: np.ndarray | pd.Series, deferrable_share: float) -> np.ndarray:
@@ -173,8 +151,8 @@ def _advice(row: Mapping[Any, Any], deferrable: int, ceiling: float, target: flo
         return f"no deferral needed{why}: forecast occupancy {occ}; {p_txt}"
     if row["enough"]:
         return (
-            f"defer {d} of {deferrable} deferrable elective admission"
-            f"{'s' if deferrable != 1 else ''}: forecast occupancy {occ}; "
+            f"review {d} of {deferrable} deferrable elective admission"
+            f"{'s' if deferrable != 1 else ''} for deferral: forecast occupancy {occ}; "
             f"P(occupancy >= {line}) falls from "
             f"{row['p_ceiling_before']:.2f} to {row['p_ceiling_after']:.2f} (target {target:g})"
         )
