@@ -1,14 +1,13 @@
 """The national bed-pressure table: trusts sorted by level, one compact cell per day.
 
 Each cell is the day's OPEL-style level and forecast occupancy (one decimal where a rounded
-figure would contradict the 92% ceiling); trusts are sorted by their highest level, then by
-their peak occupancy (:func:`forecasting.national.summary.headline_levels`, as on the national
-page). Every user string goes through :class:`rich.text.Text` or ``escape``.
+figure would contradict the 85% comfort line, the 92% ceiling or the 97% severe line); each
+day's header names the two ("L occ%"). Trusts are sorted by their highest level, then by their
+peak occupancy (:func:`forecasting.national.summary.headline_levels`, as on the national page).
+Every user string goes through :class:`rich.text.Text` or ``escape``.
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 import pandas as pd
 from rich import box
@@ -19,12 +18,9 @@ from rich.table import Table
 from rich.text import Text
 
 from forecasting.cli.render import LEVEL_STYLES, site_label, site_names_of
-from forecasting.escalation.wording import format_occupancy
+from forecasting.config import Config
+from forecasting.escalation.wording import format_occupancy, occupancy_lines
 from forecasting.national.summary import headline_levels, level_counts
-
-if TYPE_CHECKING:
-    from forecasting.config import Config
-
 
 PRESSURE_KEY = "L occ%"  # second header line of each day: level, then occupancy
 
@@ -53,7 +49,7 @@ def pressure_table(
     w = warnings.assign(
         site_id=warnings["site_id"].astype(str), date=pd.to_datetime(warnings["date"])
     )
-    names = site_names_of(w, cfg)
+    names, lines = site_names_of(w, cfg), occupancy_lines(cfg or Config())
     heads = headline_levels(w).set_index("site_id")
     for site, head in heads.head(max_sites).iterrows():
         g = w[w["site_id"] == site].set_index("date")
@@ -64,7 +60,7 @@ def pressure_table(
                 continue
             r = g.loc[d]
             level = int(r["level"])
-            occ = format_occupancy(float(r["occupancy"])).rstrip("%")
+            occ = format_occupancy(float(r["occupancy"]), lines).rstrip("%")
             cells.append(f"[{LEVEL_STYLES[level]}]{level}[/] {escape(occ)}")
         top = int(head["level"])
         label = Text(site_label(str(site), names))
