@@ -13,6 +13,7 @@ from test_tracking_support import empty_store
 from typer.testing import CliRunner
 
 from forecasting.cli import app
+from forecasting.config import load_sites
 from forecasting.data.export import write_synth
 from forecasting.data.synth import synth_demand
 
@@ -91,10 +92,50 @@ def test_daily_csv_when_as_of_given_forecasts_the_week_after_it(folder):
     assert dates == [f"2024-06-0{d}" for d in range(2, 9)]
 
 
-def test_daily_when_fail_on_level_reached_exits_1(folder):
-    out = _daily("--no-history", "--fail-on-level", "1")
+def _labels(folder) -> dict[str, str]:
+    """Each site's "id (name)" from the sites.yaml beside the data."""
+    return {sid: f"{sid} ({s.name})" for sid, s in load_sites(folder / "data/sites.yaml").items()}
+
+
+def test_daily_when_fail_on_level_reached_exits_1_naming_sites_and_days(folder):
+    out = _daily("--no-history", "--fail-on-level", "1", "--as-of", "2024-06-20")
     assert out.exit_code == 1
-    assert "Level" in out.stderr and "reached" in out.stderr
+    message = out.stderr.strip().splitlines()[-1]
+    # level 1 is reached by every day: the top level's days are named, the others counted
+    assert message.startswith("Level ")
+    assert message.endswith("; exiting 1 because --fail-on-level 1")
+    assert all(label in message for label in _labels(folder).values())
+    assert "2024-06-2" in message
+
+
+def _table_checks(text: str, folder) -> None:
+    lines = text.splitlines()
+    assert max(len(x) for x in lines) <= 80
+    assert "…" not in text
+    days = pd.date_range("2024-06-21", periods=7)
+    header = next(x for x in lines if x.startswith("site"))
+    assert header.split()[1:] == [p for d in days for p in f"{d:%a %d}".split()]
+    flat = " ".join(text.split())
+    assert all(f"{label} level" in flat for label in _labels(folder).values())
+    assert "surge chance" in text and "occupancy" in text
+    assert "defer " not in flat.replace("for deferral", "")
+
+
+def test_daily_table_when_terminal_is_80_columns_fits_all_seven_days(folder):
+    out = runner.invoke(
+        app,
+        ["daily", "--data", "data/demand.csv", "--as-of", "2024-06-20", "--no-history"],
+        env={"COLUMNS": "80"},
+    )
+    assert out.exit_code == 0, out.output
+    _table_checks(out.stdout, folder)
+
+
+def test_daily_table_when_piped_without_columns_is_laid_out_for_80(folder, monkeypatch):
+    monkeypatch.delenv("COLUMNS", raising=False)
+    out = _daily("--as-of", "2024-06-20", "--no-history")  # CliRunner output is no terminal
+    assert out.exit_code == 0, out.output
+    _table_checks(out.stdout, folder)
 
 
 def test_warnings_evaluate_when_history_covers_observed_days_prints_scores(folder):
@@ -110,8 +151,8 @@ def test_report_when_run_writes_a_picture_per_site_and_a_page(folder):
     out = runner.invoke(app, ["report", "--data", "data/demand.csv", "--out", "rep"])
     assert out.exit_code == 0, out.output
     assert sorted(p.name for p in (folder / "rep").iterdir()) == [
-        "RAA.png",
-        "RAB.png",
+        "RAA.svg",
+        "RAB.svg",
         "index.html",
     ]
 

@@ -184,11 +184,25 @@ def test_fail_on_level_message_when_one_site_one_day_names_both():
     )
 
 
-def test_fail_on_level_message_when_several_sites_names_top_days_and_counts_the_rest():
-    assert fail_on_level_message(_warnings(sites=("RAA", "RAC")), 3, CFG) == (
+def test_fail_on_level_message_when_several_sites_names_each_with_its_worst_days():
+    w = _warnings(sites=("RAA", "RAC"))
+    w["level"] = w["level"].where(w["site_id"] == "RAA", w["level"].clip(upper=3))
+    assert fail_on_level_message(w, 3, CFG) == (
         "Level 4 reached at RAA (Northgate General) on Wed 2026-12-02, Thu 2026-12-03, "
-        "Mon 2026-12-07; RAC on Wed 2026-12-02, Thu 2026-12-03, Mon 2026-12-07 "
-        "(level 3 or more on 4 other days: RAA, RAC); exiting 1 because --fail-on-level 3"
+        "Mon 2026-12-07; level 3 at RAC on Wed 2026-12-02, Thu 2026-12-03, Fri 2026-12-04, "
+        "Sun 2026-12-06, Mon 2026-12-07; exiting 1 because --fail-on-level 3"
+    )
+
+
+def test_fail_on_level_message_when_many_sites_names_ten_and_counts_the_rest():
+    sites = tuple(f"R{i:02d}" for i in range(12))
+    w = _warnings(sites=sites).assign(level=1)
+    message = fail_on_level_message(w, 1, CFG)
+    assert message.startswith("Level 1 reached at R00 on Wed 2026-12-02, Thu 2026-12-03")
+    assert message.endswith(
+        "R09 on "
+        + ", ".join(f"{d:%a %Y-%m-%d}" for d in DAYS)
+        + ("; and 2 more sites; exiting 1 because --fail-on-level 1")
     )
 
 

@@ -308,34 +308,33 @@ def fail_on_level_message(
 ) -> str:
     """Which sites and days reached ``--fail-on-level`` (plain text, one line).
 
-    Names each site (with its name where set) and the days at the highest level reached;
-    other days at or above the threshold are counted after them. Example: ``"Level 3 reached
-    at RXX (Royal X) on Tue 2026-12-08; exiting 1 because --fail-on-level 3"``.
+    Every site with a day at or above the threshold is named (with its name where set), with
+    the days at its own highest level; sites are grouped by that level, highest first.
+    Example: ``"Level 3 reached at RXX (Royal X) on Tue 2026-12-08; exiting 1 because
+    --fail-on-level 3"``.
     """
     w = warnings.assign(
         site_id=warnings["site_id"].astype(str), date=pd.to_datetime(warnings["date"])
     )
     hits = w[w["level"] >= threshold].sort_values(["site_id", "date"])
-    top = int(hits["level"].max())
+    site_top = hits.groupby("site_id")["level"].transform("max")
+    worst = hits[hits["level"] == site_top]
     names = site_names_of(w, cfg)
-    groups = list(hits[hits["level"] == top].groupby("site_id", sort=True))
-    parts = [
-        f"{site_label(str(site), names)} on " + ", ".join(f"{d:%a %Y-%m-%d}" for d in g["date"])
-        for site, g in groups[:max_sites]
-    ]
-    if len(groups) > max_sites:
-        parts.append(f"{len(groups) - max_sites} more sites")
-    rest = hits[hits["level"] < top]
-    also = ""
-    if len(rest):
-        where = sorted(rest["site_id"].unique())
-        shown = ", ".join(where[:max_sites]) + (", …" if len(where) > max_sites else "")
-        days = "day" if len(rest) == 1 else "days"
-        also = f" (level {threshold} or more on {len(rest)} other {days}: {shown})"
-    return (
-        f"Level {top} reached at {'; '.join(parts)}{also}; exiting 1 because "
-        f"--fail-on-level {threshold}"
-    )
+    sites = worst.groupby("site_id", sort=True)["level"].first()
+    order = sites.sort_values(ascending=False, kind="stable")
+    groups: list[str] = []
+    for level in order.iloc[:max_sites].unique():
+        at = [s for s in order.index[:max_sites] if sites[s] == level]
+        named = "; ".join(
+            f"{site_label(s, names)} on "
+            + ", ".join(f"{d:%a %Y-%m-%d}" for d in worst.loc[worst["site_id"] == s, "date"])
+            for s in at
+        )
+        groups.append(f"{'Level' if not groups else 'level'} {int(level)} at {named}")
+    text = "; ".join(groups).replace(" at ", " reached at ", 1)
+    if len(order) > max_sites:
+        text += f"; and {len(order) - max_sites} more sites"
+    return f"{text}; exiting 1 because --fail-on-level {threshold}"
 
 
 def alert_quality_table(scores: pd.DataFrame, title: str, max_sites: int = 30) -> Table:
