@@ -99,11 +99,18 @@ def test_daily_json_when_target_is_beds_occupied_has_the_pressure_fields(folder)
     assert stored[0] == 21 and stored[1] is not None
 
 
-def test_daily_table_when_target_is_beds_occupied_lists_trusts_by_level(folder):
-    out = runner.invoke(app, ["daily", "--data", "sitreps.csv", *MAPPING, "--no-history"])
+@pytest.mark.parametrize("env", [{"COLUMNS": "80"}, {"COLUMNS": None}])  # terminal, piped
+def test_daily_table_when_target_is_beds_occupied_lists_trusts_by_level_in_80_columns(folder, env):
+    args = ["daily", "--data", "sitreps.csv", *MAPPING, "--no-history"]
+    out = runner.invoke(app, args, env=env)
     assert out.exit_code == 0, out.output
-    assert "Trusts by highest level" in out.output
-    assert all(t in out.output for t in ("RAA", "RBB", "RCC"))
+    assert "Trusts by highest level" in out.stdout
+    assert all(t in out.stdout for t in ("RAA", "RBB", "RCC"))
+    assert max(len(line) for line in out.stdout.splitlines()) <= 80
+    assert "…" not in out.stdout
+    days = [f"{d:%a %d}" for d in pd.date_range(LAST + pd.Timedelta(days=1), periods=7)]
+    assert all(d in out.stdout for d in days)
+    assert out.stdout.count("L occ%") == 7
 
 
 def test_report_when_target_is_beds_occupied_writes_the_national_page(folder):
