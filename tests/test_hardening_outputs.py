@@ -215,7 +215,7 @@ def test_write_report_when_disk_fills_midway_keeps_the_previous_report(tmp_path,
     monkeypatch.setattr(os, "fsync", fill_on_second)
     with pytest.raises(OSError) as info:
         write_report(history, forecast, warnings.assign(level=4), out, title="new")
-    assert info.value.errno == errno.ENOSPC and info.value.filename == str(out / "B.png")
+    assert info.value.errno == errno.ENOSPC and info.value.filename == str(out / "B.svg")
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 

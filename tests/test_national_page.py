@@ -16,6 +16,7 @@ from forecasting.national.colours import (
     LEVEL_COLOURS,
     LEVEL_TEXT,
     contrast_ratio,
+    level_css,
 )
 from forecasting.national.demo import synthetic_inputs
 from forecasting.national.summary import changed_levels, headline_levels, level_counts
@@ -145,10 +146,18 @@ def test_contrast_ratio_when_each_level_text_on_its_colour_reaches_wcag_aa() -> 
     assert round(contrast_ratio("#ffffff", LEVEL_COLOURS[3]), 2) == 3.79
 
 
-def test_level_colours_when_compared_with_site_report_are_the_same() -> None:
-    from forecasting.report import LEVEL_COLOURS as REPORT_COLOURS
+def test_level_css_when_rendered_gives_each_level_its_readable_text_colour() -> None:
+    assert level_css() == (
+        ".lv1{background:#2e7d32;color:#ffffff}.lv2{background:#f9a825;color:#111111}"
+        ".lv3{background:#e65100;color:#111111}.lv4{background:#b71c1c;color:#ffffff}"
+    )
 
-    assert REPORT_COLOURS == LEVEL_COLOURS
+
+def test_headline_levels_when_no_occupancy_column_leaves_peak_occupancy_empty() -> None:
+    w = _warnings({"A": [1, 2], "B": [3, 1]}, {"A": 0.9, "B": 0.9}).drop(columns="occupancy")
+    heads = headline_levels(w)
+    assert heads["site_id"].tolist() == ["B", "A"]
+    assert heads["peak_occupancy"].isna().all()
 
 
 def test_strip_geometry_when_default_places_reference_lines_exactly() -> None:

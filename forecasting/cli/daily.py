@@ -388,9 +388,9 @@ def _national_report(run: _Run, out: Path) -> Path:
 @cli_command
 def report_command(
     data: Annotated[Path, typer.Option("--data", help="CSV or Parquet demand file.")],
-    out: Annotated[Path, typer.Option("--out", help="Folder for the PNGs and index.html.")] = Path(
-        "forecasting-report"
-    ),
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for index.html and a picture (SVG) per site.")
+    ] = Path("forecasting-report"),
     as_of: AsOfOpt = None,
     sites: SitesOpt = None,
     site_col: SiteColOpt = None,
@@ -401,7 +401,7 @@ def report_command(
     resample: ResampleOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """A picture per site (history, forecast fan, surge line, levels) and an HTML page.
+    """An HTML page: as-of day, issue time, model, levels across sites, a chart per site.
 
     Files are renamed into place only once every picture and the page are written.
 
@@ -427,9 +427,11 @@ def report_command(
             run.result.forecast,
             run.result.warnings,
             out,
-            title=f"ED demand warnings, {run.ref}",
             comfort=cfg.thresholds.occupancy_comfort,
             ceiling=cfg.thresholds.occupancy_ceiling,
+            as_of=run.result.as_of,
+            issued=datetime.now(UTC),
+            model_ref=run.ref,
         )
     flush_notes()
     console.print(

@@ -54,3 +54,11 @@ def text_colour(background: str) -> str:
 
 
 LEVEL_TEXT: dict[int, str] = {level: text_colour(bg) for level, bg in LEVEL_COLOURS.items()}
+
+
+def level_css(prefix: str = "lv") -> str:
+    """CSS classes ``.lv1`` … ``.lv4``: each level's background with its readable text colour."""
+    return "".join(
+        f".{prefix}{lv}{{background:{LEVEL_COLOURS[lv]};color:{LEVEL_TEXT[lv]}}}"
+        for lv in LEVEL_COLOURS
+    )

@@ -16,7 +16,7 @@ import pandas as pd
 
 from forecasting.escalation.levels import LEVEL_NAMES
 from forecasting.io import StagedOutputs, atomic_write_text
-from forecasting.national.colours import LEVEL_COLOURS, LEVEL_TEXT
+from forecasting.national.colours import level_css
 from forecasting.national.strips import strip_data
 from forecasting.national.summary import (
     LEVELS,
@@ -57,12 +57,6 @@ figure{margin:0;padding:4px;border-top:1px solid #ddd}figcaption{font-size:12px;
 figcaption .id{color:#555}svg text{font-size:8px;font-family:system-ui,sans-serif}
 .legend{font-size:12px;display:flex;gap:14px;flex-wrap:wrap;align-items:center}
 """
-
-
-def _level_css() -> str:
-    return "".join(
-        f".lv{lv}{{background:{LEVEL_COLOURS[lv]};color:{LEVEL_TEXT[lv]}}}" for lv in LEVELS
-    )
 
 
 def _esc(text: object) -> str:
@@ -252,7 +246,7 @@ def national_page(
     return "".join(
         [
             f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{_esc(heading)}'
-            f"</title><style>{_CSS}{_level_css()}</style></head><body><h1>{_esc(heading)}</h1>",
+            f"</title><style>{_CSS}{level_css()}</style></head><body><h1>{_esc(heading)}</h1>",
             f'<p class="meta">Issued {stamp:%Y-%m-%d %H:%M} · model {_esc(model_ref)} · '
             f"{len(headlines)} trusts. A trust's level is the highest recommended OPEL-style "
             "level over its forecast days; the declared level stays a human decision.</p>",

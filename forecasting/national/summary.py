@@ -46,7 +46,8 @@ def headline_levels(warnings: pd.DataFrame) -> pd.DataFrame:
     Returns:
         Columns :data:`HEADLINE_COLUMNS`, sorted by level (highest first), then peak forecast
         occupancy over the days (highest first), then site id. ``site_name`` falls back to the
-        site id; ``peak_occupancy`` is the highest mean forecast occupancy of any day.
+        site id; ``peak_occupancy`` is the highest mean forecast occupancy of any day (NaN
+        without an ``occupancy`` column).
     """
     if warnings.empty:
         return pd.DataFrame(columns=HEADLINE_COLUMNS)
@@ -55,7 +56,10 @@ def headline_levels(warnings: pd.DataFrame) -> pd.DataFrame:
         level=warnings["level"].astype(int),
         date=pd.to_datetime(warnings["date"]),
     )
-    peak_occ = w.groupby("site_id")["occupancy"].max()
+    if "occupancy" in w.columns:
+        peak_occ = w.groupby("site_id")["occupancy"].max()
+    else:  # attendance warnings without beds
+        peak_occ = pd.Series(float("nan"), index=w["site_id"].unique())
     first_peak = (
         w.sort_values(["site_id", "level", "date"], ascending=[True, False, True])
         .drop_duplicates("site_id")

@@ -13,6 +13,7 @@ import html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from forecasting.national.colours import LEVEL_COLOURS, LEVEL_TEXT
 
@@ -23,6 +24,18 @@ REFERENCE_LINES: tuple[tuple[float, str, str], ...] = (
 OBSERVED_COLOUR = "#222222"
 FORECAST_COLOUR = "#1565c0"
 MUTED_TEXT = "#555555"  # 7.5:1 on white
+
+
+class Scale(Protocol):
+    """Maps a day column and a value to SVG coordinates (a strip, or the report's chart)."""
+
+    def x_of(self, day: int, /) -> float:
+        """The x of the centre of column ``day``."""
+        ...
+
+    def y_of(self, value: float, /) -> float:
+        """The y of ``value``."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -95,13 +108,13 @@ def _finite(x: object) -> bool:
     return isinstance(x, int | float) and math.isfinite(x)
 
 
-def observed_path(days: Sequence[int], values: Sequence[float], geom: StripGeometry) -> str:
+def observed_path(days: Sequence[int], values: Sequence[float], geom: Scale) -> str:
     """SVG path data for the observed series, broken at missing days and gaps.
 
     Args:
         days: Column of each value (ascending).
         values: Occupancy per day (NaN for missing).
-        geom: Strip geometry.
+        geom: Strip geometry (or any :class:`Scale`).
 
     Returns:
         Path data (``M``/``L`` commands); a lone point is a zero-length ``h0`` that a round
@@ -124,7 +137,7 @@ def observed_path(days: Sequence[int], values: Sequence[float], geom: StripGeome
 
 
 def band_points(
-    days: Sequence[int], low: Sequence[float], high: Sequence[float], geom: StripGeometry
+    days: Sequence[int], low: Sequence[float], high: Sequence[float], geom: Scale
 ) -> str:
     """Polygon points of the forecast band: the upper edge forward, the lower edge back."""
     keep = [(d, lo, hi) for d, lo, hi in zip(days, low, high, strict=True) if _finite(lo)]
