@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -39,11 +40,16 @@ UI_HINT = "In the UI, pick 'Model training' (it opens on GenAI)."
 
 
 def quiet_mlflow() -> None:
-    """Keep MLflow's own chatter (info logs, download bars) off the terminal."""
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    import mlflow  # noqa: F401  (configures its loggers on import; adjust them after)
+    """Keep MLflow's own chatter (info logs, download bars) off the terminal.
 
-    logging.getLogger("mlflow").setLevel(logging.ERROR)
+    Does not import MLflow (about 2 s; ``daily`` often needs none of it): MLflow sets its
+    loggers' level from ``MLFLOW_LOGGING_LEVEL`` when imported, so that is set (unless the
+    user did); an MLflow already imported has its logger turned down now.
+    """
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
+    if "mlflow" in sys.modules:
+        logging.getLogger("mlflow").setLevel(logging.ERROR)
 
 
 @cli_command
@@ -106,15 +112,20 @@ def train_command(
         if result.alias
         else "no alias (a run that finished at the same time has taken 'challenger' since)"
     )
+    done = "Registered" if result.registered else "Not registered again (same data and parameters):"
     console.print(
         f"MLflow run {result.run_id} in {uri}\n"
-        f"Registered [bold]{cfg.mlflow.model_name}[/] version {result.model_version}, {held}.",
+        f"{done} [bold]{cfg.mlflow.model_name}[/] version {result.model_version}, {held}.",
         soft_wrap=True,
     )
     if result.alias == "champion":
         console.print(f"Next: forecasting daily --data {data}")
     else:
-        console.print("Next: forecasting promote (it must beat the champion), or forecasting ui")
+        console.print(
+            "Next: forecasting ui (the version's description and the run's "
+            "review/comparison.md compare it with the champion), then forecasting promote",
+            soft_wrap=True,
+        )
 
 
 @cli_command
@@ -128,13 +139,38 @@ def promote_command(
     reason: Annotated[
         str | None, typer.Option("--reason", help="Why (needed with --force; kept as a tag).")
     ] = None,
+    tolerance: Annotated[
+        float | None,
+        typer.Option(
+            "--tolerance",
+            min=0.0,
+            max=1.0,
+            help="Share by which the challenger may be worse at any horizon or site "
+            "[default: config mlflow.promotion_tolerance, 0.05].",
+        ),
+    ] = None,
+    brier_tolerance: Annotated[
+        float | None,
+        typer.Option(
+            "--brier-tolerance",
+            min=0.0,
+            max=1.0,
+            help="How much worse its surge Brier score may be, overall and at any horizon "
+            "[default: config mlflow.brier_tolerance, 0.01].",
+        ),
+    ] = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Make the challenger the champion if its backtest beats the champion's.
+    """Make the challenger the champion if it beats the champion on the same backtest.
 
-    Exit codes: 0 promoted; 3 refused (the challenger does not beat the champion, or a
-    version has no backtest metric to compare): nothing changed; 2 bad input or an unusable
-    store.
+    Both are scored on the same data and cutoffs (the champion is re-scored on the
+    challenger's data if their runs differ). The challenger must have a lower promotion
+    metric overall, be no worse than --tolerance at any horizon or site, and have a surge
+    Brier score no worse than --brier-tolerance. The comparison is in the challenger's run
+    (review/comparison.md, .csv, .png) and its version's description.
+
+    Exit codes: 0 promoted; 3 refused (the challenger is worse, or cannot be compared on the
+    same footing): nothing changed; 2 bad input or an unusable store.
     """
     from forecasting.config import load_config
 
@@ -144,7 +180,14 @@ def promote_command(
     from forecasting.tracking.library import promote
 
     try:
-        p = promote(cfg, version=version, force=force, reason=reason)
+        p = promote(
+            cfg,
+            version=version,
+            force=force,
+            reason=reason,
+            tolerance=tolerance,
+            brier_tolerance=brier_tolerance,
+        )
     except PromotionRefusedError as exc:
         raise exit_with(str(exc), EXIT_PROMOTION_REFUSED) from None
     if p.previous is None:
@@ -156,7 +199,11 @@ def promote_command(
             f"{p.metric} {p.challenger_value:.4g} beats {p.champion_value:.4g} "
             f"of version {p.previous}"
         )
-    console.print(f"{p.name} version {p.version} is now [bold]champion[/] ({detail}).")
+    console.print(
+        f"{p.name} version {p.version} is now [bold]champion[/] ({detail}).", soft_wrap=True
+    )
+    if p.basis:
+        console.print(f"Compared on {p.basis}.", soft_wrap=True)
 
 
 @cli_command

@@ -71,11 +71,16 @@ def backtest_protocol(bt: pd.DataFrame, horizon: int, refit_every: int | None) -
 
 
 def train_key(
-    fingerprint: dict[str, Any], params: dict[str, Any], protocol: BacktestProtocol, cfg: Config
+    fingerprint: dict[str, Any],
+    params: dict[str, Any],
+    protocol: BacktestProtocol,
+    cfg: Config,
+    backtest_sha: str = "",
 ) -> str:
     """A hash of what makes a trained model: data, parameters, backtest, holidays, version."""
     spec = {
         "data": fingerprint.get("sha256"),
+        "backtest": backtest_sha,
         "params": {k: repr(v) for k, v in params.items()},
         "cutoffs": protocol.cutoffs_text,
         "holidays": cfg.holidays.model_dump(mode="json"),
@@ -208,7 +213,7 @@ def train_demand_model(
         "model_params": _model_params(fitted),
     }
     fingerprint = frame_fingerprint(frame)
-    key = train_key(fingerprint, params, protocol, cfg)
+    key = train_key(fingerprint, params, protocol, cfg, str(frame_fingerprint(bt)["sha256"]))
     name = cfg.mlflow.model_name if register else None
     version = alias = None
     same: ModelVersion | None = None
