@@ -70,3 +70,44 @@ def test_server_when_run_logged_through_package_reads_back_over_rest(server, tmp
     champ = load_champion(cfg, cache_dir=tmp_path / "cache")  # artifacts through the server
     assert (champ.source, champ.version) == ("registry", "1")
     pd.testing.assert_frame_equal(champ.model.predict(7), result.model.predict(7))
+
+
+@pytest.mark.slow  # a second server start (10-70 s on 2 busy cores) and two trainings
+def test_server_when_challenger_trained_shows_review_artifact_and_description_over_rest(
+    server, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    data = synth_demand(n_sites=2, years=1, end=pd.Timestamp("2024-06-30").date(), seed=2)
+    frame = data.demand[["site_id", "date", "attendances"]].astype({"attendances": float})
+    cfg = config_from_dict({"mlflow": {"tracking_uri": server, "experiment": "server-review"}})
+    train_demand_model(frame, cfg, model="snaive", windows=3)
+    shorter = frame[frame["date"] <= "2024-06-25"]
+    challenger = train_demand_model(shorter, cfg, model="snaive", windows=3)
+    assert (challenger.model_version, challenger.alias) == ("2", "challenger")
+
+    api = f"{server}/api/2.0/mlflow"
+    listed = _get(f"{api}/artifacts/list?run_id={challenger.run_id}&path=review")
+    assert sorted(f["path"] for f in listed["files"]) == [
+        "review/champion_backtest.csv",
+        "review/comparison.csv",
+        "review/comparison.md",
+        "review/comparison.png",
+    ]
+    url = f"{server}/get-artifact?path=review/comparison.md&run_uuid={challenger.run_id}"
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        markdown = resp.read().decode()
+    assert markdown.startswith("Challenger version 2 against champion version 1: **Refused**")
+    assert "the champion re-scored on them (different data in its own run)" in markdown
+    version = _get(f"{api}/model-versions/get?name=ed-demand&version=2")["model_version"]
+    assert "## Review against the champion" in version["description"]
+    assert markdown.strip() in version["description"]
+    tags = {t["key"]: t["value"] for t in version["tags"]}
+    assert tags["review.kind"] == "rescored" and tags["review.champion_version"] == "1"
+    run = _get(f"{api}/runs/get?run_id={challenger.run_id}")["run"]
+    contexts = sorted(
+        t["value"]
+        for i in run["inputs"]["dataset_inputs"]
+        for t in i["tags"]
+        if t["key"] == "mlflow.data.context"
+    )
+    assert contexts == ["backtest", "training"]
