@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 
@@ -139,16 +140,20 @@ _TABLE_HEAD = (
 )
 
 
-def _site_names(warnings: pd.DataFrame) -> dict[str, str]:
-    if "site_name" not in warnings.columns:
-        return {}
-    names = warnings.dropna(subset=["site_name"]).drop_duplicates(schema.SITE)
-    return {str(s): str(n) for s, n in zip(names[schema.SITE], names["site_name"], strict=True)}
+def _site_names(warnings: pd.DataFrame, given: Mapping[str, str] | None) -> dict[str, str]:
+    """Names from ``given``, else from a ``site_name`` column of the warnings."""
+    out: dict[str, str] = {}
+    if "site_name" in warnings.columns:
+        names = warnings.dropna(subset=["site_name"]).drop_duplicates(schema.SITE)
+        out = {str(s): str(n) for s, n in zip(names[schema.SITE], names["site_name"], strict=True)}
+    out.update({str(k): str(v) for k, v in (given or {}).items() if v})
+    return out
 
 
 def _label(site: str, names: dict[str, str]) -> str:
+    """``"RAA (Northgate General)"`` where the site has a name (as the terminal table)."""
     name = names.get(site)
-    return f"{name} ({site})" if name and name != site else site
+    return f"{site} ({name})" if name and name != site else site
 
 
 def _summary(
@@ -288,6 +293,7 @@ def report_page(
     as_of: DayLike | None = None,
     issued: DayLike | None = None,
     model_ref: str | None = None,
+    site_names: Mapping[str, str] | None = None,
     comfort: float = 0.85,
     ceiling: float = 0.92,
 ) -> tuple[str, dict[str, str]]:
@@ -304,6 +310,8 @@ def report_page(
         issued: Issue time (default: now, UTC).
         model_ref: The model behind the warnings, e.g. ``models:/ed-demand@champion (version
             3)`` (default: the warnings' ``model`` names).
+        site_names: Site id -> name (e.g. from ``sites.yaml``); default: the warnings'
+            ``site_name`` column, if any.
         comfort: Occupancy comfort line.
         ceiling: Occupancy ceiling.
 
@@ -316,7 +324,7 @@ def report_page(
         else report_as_of(history, forecast, warnings)
     )
     charts = site_chart_data(history, forecast, warnings, day)
-    names = _site_names(warnings)
+    names = _site_names(warnings, site_names)
     order = _order(warnings)
     anchors = {s: f"site-{i}" for i, s in enumerate(order)}
     dates = pd.to_datetime(warnings[schema.DATE])
@@ -362,6 +370,7 @@ def write_report(
     as_of: DayLike | None = None,
     issued: DayLike | None = None,
     model_ref: str | None = None,
+    site_names: Mapping[str, str] | None = None,
 ) -> dict[str, Path]:
     """Write ``index.html`` and one SVG picture per site.
 
@@ -376,6 +385,7 @@ def write_report(
         as_of: See :func:`report_page`.
         issued: See :func:`report_page`.
         model_ref: See :func:`report_page`.
+        site_names: See :func:`report_page`.
 
     Returns:
         Paths by site, plus ``"index"`` for the HTML page.
@@ -392,6 +402,7 @@ def write_report(
         as_of=as_of,
         issued=issued,
         model_ref=model_ref,
+        site_names=site_names,
         comfort=comfort,
         ceiling=ceiling,
     )

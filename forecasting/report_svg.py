@@ -284,10 +284,11 @@ def _bottom_panel(
                 f'<rect class="p-surge" x="{num(bars.x_of(i) - 0.2 * cw)}" y="{num(y)}" '
                 f'width="{num(0.4 * cw)}" height="{num(bars.bottom - y)}" fill="{BAR_COLOUR}"/>'
             )
+            inside = bars.bottom - y >= 14  # beside the bar's top, or above a short bar
             out.append(
                 _text(
                     bars.x_of(i) - 0.2 * cw - 3,
-                    max(y + 11, bars.top + 11),
+                    y + 11 if inside else y - 3,
                     f"{100 * p:.0f}%",
                     "end",
                 )

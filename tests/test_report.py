@@ -179,3 +179,15 @@ def test_nice_ticks_when_range_is_uneven_rounds_to_steps_of_1_2_2_5_or_5() -> No
     assert nice_ticks(3, 97) == [0, 25, 50, 75, 100]
     assert nice_ticks(151, 229) == [140, 160, 180, 200, 220, 240]
     assert nice_ticks(80, 80) == [80, 80.25, 80.5, 80.75, 81.0]
+
+
+def test_report_page_when_site_names_given_labels_sites_as_the_terminal_table(
+    inputs: Inputs,
+) -> None:
+    history, forecast, warnings = inputs
+    named = warnings.assign(site_name="from column")
+    page, _ = report_page(
+        history, forecast, named, issued="2025-03-12 06:30", site_names={"B": "Northgate <General>"}
+    )
+    assert "<h2>B (Northgate &lt;General&gt;)</h2>" in page
+    assert "<h2>A/1 (from column)</h2>" in page

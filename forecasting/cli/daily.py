@@ -409,6 +409,7 @@ def report_command(
 
     70 internal error (a bug; FORECASTING_DEBUG=1 prints the traceback); 130 interrupted.
     """
+    from forecasting.cli.render import site_names
     from forecasting.io import check_writable_dir
     from forecasting.report import write_report
 
@@ -432,6 +433,7 @@ def report_command(
             as_of=run.result.as_of,
             issued=datetime.now(UTC),
             model_ref=run.ref,
+            site_names=site_names(cfg),
         )
     flush_notes()
     console.print(
