@@ -271,3 +271,26 @@ def test_pressure_table_when_piped_at_80_fits_and_labels_each_day():
     assert "RAA 4 4 101 4 102 4 92.4 3 91.9 4 94 4 97.1 2 84.9 (Northgate General)" in flat
     assert "RBB 4 4 101 4 102 3 92.4 2 91.9 3 94 4 97.1 1 84.9" in flat
     assert "occ%, forecast G&A occupancy" in flat
+
+
+def test_warnings_when_values_missing_show_dash_or_na_instead_of_failing():
+    w = _warnings(sites=("RAA",))
+    w.loc[0, "p_surge"] = float("nan")
+    w.loc[1, "electives_to_review"] = float("nan")
+    w.loc[2, "occupancy"] = float("nan")
+    text = _render(w, terminal=False)
+    _check_fits(text)
+    assert _grid_lines(text, "surge chance")[0][0] == "–"
+    assert _grid_lines(text, REVIEW_KEY)[0][:2] == ["15", "–"]
+    assert _grid_lines(text, "occupancy")[0][2] == "n/a"
+
+
+def test_warnings_when_today_is_nowcast_split_eight_days_into_two_runs_of_four():
+    today = _warnings(sites=("RAA",)).iloc[[0]].assign(date=pd.Timestamp("2026-12-01"))
+    text = _render(pd.concat([today, _warnings(sites=("RAA",))]), terminal=False)
+    _check_fits(text)
+    headers = [line.split()[1:] for line in text.splitlines() if line.startswith("site")]
+    assert headers == [
+        ["Tue", "01", "Wed", "02", "Thu", "03", "Fri", "04"],
+        ["Sat", "05", "Sun", "06", "Mon", "07", "Tue", "08"],
+    ]

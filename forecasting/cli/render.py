@@ -31,6 +31,11 @@ def _num(x: float, fmt: str) -> str:
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, fmt)
 
 
+def _percent(x: float) -> str:
+    text = _num(100 * x, ".0f")
+    return text if text == "–" else f"{text}%"
+
+
 def report_title(report: DataReport) -> str:
     """One line summing up a data report (Rich markup: the file name is escaped)."""
     return (
@@ -194,11 +199,11 @@ def _day_cell(r: pd.Series, lines: tuple[float, ...], review: bool) -> str:
         f"[{style}]{level}[/]",
         _num(r["attendances_mean"], ".0f"),
         f"{_num(r['attendances_q0.05'], '.0f')}–{_num(r['attendances_q0.95'], '.0f')}",
-        _num(100 * r["p_surge"], ".0f") + "%",
+        _percent(r["p_surge"]),
         escape(format_occupancy(float(r["occupancy"]), lines)),
     ]
     if review:
-        n = int(r["electives_to_review"]) if level >= MIN_REVIEW_LEVEL else 0
+        n = _num(float(r["electives_to_review"]), ".0f")
         cell.append(f"[{style}]{n}[/]" if level >= MIN_REVIEW_LEVEL else "")
     return "\n".join(cell)
 
