@@ -167,6 +167,8 @@ def _summary(
         "</div>"
         for lv in LEVELS
     )
+    if not heads:
+        return "<section><h2>Sites by highest recommended level</h2><p>No warnings.</p></section>"
     top = max(int(r["level"]) for r in heads.values())
     at_top = [s for s in order if int(heads[s]["level"]) == top]
     if top == 1:

@@ -191,3 +191,10 @@ def test_report_page_when_site_names_given_labels_sites_as_the_terminal_table(
     )
     assert "<h2>B (Northgate &lt;General&gt;)</h2>" in page
     assert "<h2>A/1 (from column)</h2>" in page
+
+
+def test_report_page_when_no_warnings_says_so(inputs: Inputs) -> None:
+    history, forecast, warnings = inputs
+    page, svgs = report_page(history, forecast, warnings.iloc[:0], issued="2025-03-12 06:30")
+    assert "<p>No warnings.</p>" in page and "0 sites" in page
+    assert svgs == {}
