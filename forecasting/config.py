@@ -308,7 +308,7 @@ class MlflowConfig(_Strict):
     tracking_uri: str | None = None
     experiment: str = "forecasting"
     model_name: str = "ed-demand"
-    readmission_model_name: str = "readmission-30d"
+    readmission_model_name: str = "ed-readmission"
     # backtest metric a challenger must beat to be promoted (lower is better)
     promotion_metric: Literal["pinball", "MAE", "RMSE", "MASE", "brier"] = "pinball"
     # a challenger may be worse than the champion by at most this share at any horizon or site

@@ -146,7 +146,7 @@ def test_readmission_run_when_scanned_has_no_patient_or_episode_id(logged, episo
     model_dir = tmp_path / "model"
     with using_store(cfg):  # models:/ downloads follow MLflow's global URI only
         mlflow.artifacts.download_artifacts(
-            f"models:/readmission-30d/{run.model_version}", dst_path=str(model_dir)
+            f"models:/ed-readmission/{run.model_version}", dst_path=str(model_dir)
         )
     files = [p for d in (run_dir, model_dir) for p in sorted(Path(d).rglob("*")) if p.is_file()]
     names = {p.name for p in files}
@@ -156,9 +156,9 @@ def test_readmission_run_when_scanned_has_no_patient_or_episode_id(logged, episo
         assert not found_ids(contents(path), ids), path
     # every tag and parameter of the run, the model version and the registered model
     data = client.get_run(run.run_id).data
-    version = client.get_model_version("readmission-30d", run.model_version)
+    version = client.get_model_version("ed-readmission", run.model_version)
     texts = [*data.tags.items(), *data.params.items(), *version.tags.items()]
-    texts += list(client.get_registered_model("readmission-30d").tags.items())
+    texts += list(client.get_registered_model("ed-readmission").tags.items())
     assert not found_ids(repr(texts).encode(), ids)
     # and the whole store on disk: the database and every stored file
     for path in folder.rglob("*"):

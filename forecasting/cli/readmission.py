@@ -8,12 +8,21 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from forecasting.cli.common import cli_command, console, fail
+from forecasting.cli.common import (
+    EXIT_PROMOTION_REFUSED,
+    cli_command,
+    console,
+    exit_with,
+    fail,
+    note,
+    plain,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from forecasting.config import Config
+    from forecasting.readmission.bundle import RiskBundle
     from forecasting.readmission.columns import EpisodeColumns
     from forecasting.readmission.train import Evaluation
 
@@ -166,6 +175,7 @@ def train(
     """
     from forecasting.readmission.bundle import bundle_params, save_bundle
     from forecasting.readmission.report import run_summary, write_report
+    from forecasting.readmission.split import patient_split
     from forecasting.readmission.staging import staging
     from forecasting.readmission.train import train_readmission
 
@@ -194,6 +204,9 @@ def train(
             metrics, plots = run_summary(run.evaluation, files)
             artifacts = [*plots.values(), files["metrics"], files["subgroups"]]
         tracked = None
+        held_out = None
+        if holdout > 0:  # the same patient-grouped split train_readmission made
+            held_out = episodes.loc[patient_split(episodes, holdout, seed)[1]]
         if cfg is not None:
             from forecasting.tracking import log_readmission_run
 
@@ -206,6 +219,7 @@ def train(
                     model_file=stage.model,
                     episodes=episodes,
                     run_name=f"readmission {model.value}",
+                    held_out=held_out,
                 )
         stage.publish()
     console.print(f"Saved the {model.value} model to {out}")
@@ -214,6 +228,38 @@ def train(
         console.print(f"Report: {report} (calibration plot {plot})")
     if tracked is not None:
         console.print(f"MLflow run {tracked.run_id} (browse with: forecasting ui)")
+    if cfg is not None and tracked is not None and tracked.model_version is not None:
+        name = cfg.mlflow.readmission_model_name
+        console.print(
+            f"Registered {plain(name)} version {tracked.model_version}, alias {tracked.alias}.",
+            soft_wrap=True,
+        )
+        if tracked.alias == "challenger" and held_out is not None:
+            _review(cfg, tracked.model_version, held_out, run.bundle)
+
+
+def _review(cfg: Config, version: str, held_out: pd.DataFrame, bundle: RiskBundle) -> None:
+    """Compare the new challenger with the champion on its held-out patients; say the verdict."""
+    from forecasting.tracking.errors import PromotionRefusedError
+    from forecasting.tracking.readmission_review import review_new_version
+
+    with console.status("Comparing with the champion on the same held-out patients…"):
+        try:
+            review = review_new_version(cfg, version, held_out, bundle)
+        except PromotionRefusedError as exc:
+            note(f"Not compared with the champion: {plain(exc)}")
+            return
+    if review is None:
+        return
+    row = review.table.set_index("metric")
+    verdict = "passes" if review.passed else "would be refused: " + "; ".join(review.reasons)
+    console.print(
+        f"Against champion version {review.champion} on the same held-out patients: AUROC "
+        f"{row.loc['auroc', 'challenger']:.3f} vs {row.loc['auroc', 'champion']:.3f}, Brier "
+        f"{row.loc['brier', 'challenger']:.4f} vs {row.loc['brier', 'champion']:.4f}: "
+        f"{plain(verdict)}. Next: forecasting readmission promote",
+        soft_wrap=True,
+    )
 
 
 def _tracking_config(config: Path | None) -> Config:
@@ -233,21 +279,33 @@ def _tracking_config(config: Path | None) -> Config:
 def score(
     data: DataOpt,
     out: Annotated[Path, typer.Option("--out", help="CSV to write (e.g. risk.csv).")],
-    model: ModelOpt = DEFAULT_MODEL,
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            "--model",
+            help="A model bundle file instead of the registry's champion (default: the "
+            "champion of the readmission model in MLflow; without one, "
+            f"{DEFAULT_MODEL}). A model file is code: it is loaded only if FILE.sha256 "
+            "matches and no one but you (or root) can write either file.",
+        ),
+    ] = None,
     patient_col: PatientOpt = None,
     id_col: IdOpt = None,
     mapping: MappingOpt = None,
     top: Annotated[int, typer.Option("--top", min=1, max=10, help="Reasons per episode.")] = 3,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="YAML config (MLflow store and names).")
+    ] = None,
 ) -> None:
     """Score discharges: episode_id, risk, risk_band, lace, reasons (no other patient data).
 
-    A model file is code: --model loads it only if FILE.sha256 matches and only you can write it.
+    Uses the readmission champion in the MLflow registry (its SHA-256 checked against the
+    registry), or --model FILE.
     """
     from forecasting.io import atomic_write_text
-    from forecasting.readmission.bundle import load_bundle
     from forecasting.readmission.train import score_episodes
 
-    bundle = load_bundle(model)
+    bundle = _scoring_bundle(model, config)
     cols = _columns(bundle.columns, mapping, None, None, patient_col, id_col, None)
     episodes = _load(data, cols, require_label=False)
     if episodes.empty:
@@ -258,6 +316,118 @@ def score(
     bands = scored["risk_band"].value_counts()
     shown = ", ".join(f"{bands.get(b, 0):,} {b}" for b in ("high", "medium", "low"))
     console.print(f"Wrote {len(scored):,} risks to {out} ({shown}).")
+
+
+def _scoring_bundle(model: Path | None, config: Path | None) -> RiskBundle:
+    """The bundle to score with: ``model`` if given, else the registry's champion.
+
+    Without a champion (no store, nothing registered) the last trained file
+    (:data:`DEFAULT_MODEL`) is used if it exists, with a note saying so.
+    """
+    import tempfile
+
+    from forecasting.readmission.bundle import load_bundle
+
+    if model is not None:
+        return load_bundle(model)
+    from forecasting.cli.models import quiet_mlflow
+    from forecasting.config import load_config
+    from forecasting.tracking.errors import NoChampionError
+    from forecasting.tracking.readmission_review import load_readmission_champion
+
+    cfg = load_config(config)
+    quiet_mlflow()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            bundle, version = load_readmission_champion(cfg, Path(tmp))
+    except NoChampionError as exc:
+        if not DEFAULT_MODEL.is_file():
+            fail(
+                f"no readmission model to score with: {exc}. Fix: run `forecasting readmission "
+                "train --data FILE` first, or pass --model FILE."
+            )
+        note(f"No readmission champion in MLflow ({plain(exc)}): scoring with {DEFAULT_MODEL}.")
+        return load_bundle(DEFAULT_MODEL)
+    name = cfg.mlflow.readmission_model_name
+    note(f"Scoring with {plain(name)} version {version} (champion in MLflow).")
+    return bundle
+
+
+@app.command("promote")
+@cli_command
+def promote(
+    version: Annotated[
+        str | None, typer.Option("--version", help="Version to promote (default: challenger).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Promote even if the review does not pass.")
+    ] = False,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why (needed with --force; kept as a tag).")
+    ] = None,
+    brier_tolerance: Annotated[
+        float | None,
+        typer.Option(
+            "--brier-tolerance",
+            min=0.0,
+            max=1.0,
+            help="How much worse its held-out Brier score may be "
+            "[default: config mlflow.readmission_brier_tolerance, 0.002].",
+        ),
+    ] = None,
+    slope_tolerance: Annotated[
+        float | None,
+        typer.Option(
+            "--slope-tolerance",
+            min=0.0,
+            max=5.0,
+            help="How far from 1 its calibration slope may be "
+            "[default: config mlflow.readmission_slope_tolerance, 0.2].",
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="YAML config (MLflow store and names).")
+    ] = None,
+) -> None:
+    """Make the readmission challenger the champion if it beats it on the same patients.
+
+    `readmission train` compares a new challenger with the champion on its held-out patients
+    (AUROC, Brier, calibration slope; review/comparison.md of its run). The challenger must
+    have a higher AUROC, a Brier score at most --brier-tolerance worse and a calibration
+    slope within 1 ± --slope-tolerance.
+
+    Exit codes: 0 promoted; 3 refused (worse, or no review against the current champion):
+    nothing changed; 2 bad input or an unusable store.
+    """
+    from forecasting.cli.models import quiet_mlflow
+    from forecasting.config import load_config
+
+    cfg = load_config(config)
+    quiet_mlflow()
+    from forecasting.tracking.errors import PromotionRefusedError
+    from forecasting.tracking.readmission_review import promote_readmission
+
+    try:
+        p = promote_readmission(
+            cfg,
+            version=version,
+            force=force,
+            reason=reason,
+            brier_tolerance=brier_tolerance,
+            slope_tolerance=slope_tolerance,
+        )
+    except PromotionRefusedError as exc:
+        raise exit_with(str(exc), EXIT_PROMOTION_REFUSED) from None
+    if p.previous is None:
+        detail = "there was no champion"
+    elif p.forced:
+        detail = f"forced over version {p.previous}: {reason}"
+    else:
+        detail = (
+            f"AUROC {p.challenger_value:.3f} beats {p.champion_value:.3f} of version "
+            f"{p.previous} on the same held-out patients"
+        )
+    console.print(f"{plain(p.name)} version {p.version} is now [bold]champion[/] ({detail}).")
 
 
 @app.command("evaluate")

@@ -33,6 +33,7 @@ def log_readmission_run(
     episodes: pd.DataFrame | None = None,
     register: bool = True,
     run_name: str | None = None,
+    held_out: pd.DataFrame | None = None,
 ) -> TrackedRun:
     """Log a readmission model's training run and register the model.
 
@@ -47,8 +48,13 @@ def log_readmission_run(
             ``.sha256`` if there is one beside it).
         features: The training feature table: used only for the signature and a made-up
             one-row input example (column medians / most common values), never stored.
-        episodes: The episodes table: used only for the data fingerprint.
-        register: Register ``model`` under ``cfg.mlflow.readmission_model_name``.
+        episodes: The episodes table: used only for the data fingerprint and a schema-only
+            dataset (column names and types, counts of episodes, patients and events).
+        register: Register ``model`` (or ``model_file``, the bundle) under
+            ``cfg.mlflow.readmission_model_name``; the first version becomes champion, later
+            ones challenger.
+        held_out: The held-out episodes: logged as a schema-only ``evaluation`` dataset
+            (counts only, never rows).
         run_name: Name shown in the UI.
 
     Returns:
@@ -81,17 +87,116 @@ def log_readmission_run(
             mlflow.log_metrics({metric_key(*k.split("/")): float(v) for k, v in metrics.items()})
             for path in paths:
                 mlflow.log_artifact(str(path))
+            _log_datasets(features, episodes, held_out)
             if model_file is not None:
                 mlflow.log_artifact(str(model_file), artifact_path="model")
                 sidecar = sidecar_path(model_file)
                 if sidecar.is_file():  # the bundle's hash travels with it
                     mlflow.log_artifact(str(sidecar), artifact_path="model")
+                if register and model is None:
+                    version = _register_bundle(client_for(uri), name, run, Path(model_file))
             if model is not None:
                 info = _log_sklearn(model, features, name if register else None)
                 if register and info.registered_model_version is not None:
                     version = str(info.registered_model_version)
-                    alias = assign_alias(client_for(uri), name, version, uri)
+            if version is not None:
+                client = client_for(uri)
+                alias = assign_alias(client, name, version, uri)
+                _describe(client, name, version, params, metrics, fingerprint, held_out)
     return TrackedRun(run.info.run_id, version, alias)
+
+
+def _register_bundle(client: Any, name: str, run: Any, model_file: Path) -> str:
+    """Register the run's ``model/`` folder (the bundle and its hash) as a version of ``name``."""
+    from mlflow.exceptions import MlflowException
+
+    from forecasting.trust import HASH_TAG, sha256_file
+
+    try:
+        client.create_registered_model(name)
+    except MlflowException as exc:
+        if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+    source = f"{run.info.artifact_uri.rstrip('/')}/model"
+    digest = sha256_file(model_file)
+    version = client.create_model_version(
+        name, source=source, run_id=run.info.run_id, tags={HASH_TAG: digest}
+    )
+    return str(version.version)
+
+
+def _log_datasets(
+    features: pd.DataFrame | None, episodes: pd.DataFrame | None, held_out: pd.DataFrame | None
+) -> None:
+    """Schema-only datasets: training episodes and held-out episodes (counts, never rows)."""
+    import mlflow
+
+    from forecasting.tracking.datasets import schema_only_dataset
+    from forecasting.tracking.fingerprint import frame_fingerprint
+
+    table = features if features is not None else episodes
+    if table is None:
+        return
+    for context, frame, label in (
+        ("training", episodes if episodes is not None else table, "episodes"),
+        ("evaluation", held_out, "held-out episodes"),
+    ):
+        if frame is None:
+            continue
+        counts = _counts(frame)
+        digest = str(frame_fingerprint(frame, None, None)["sha256"])[:12]
+        shown = table if context == "training" else frame
+        name = f"{label} (schema only, {counts['episodes']:,} episodes)"
+        mlflow.log_input(schema_only_dataset(shown, name, counts, digest), context=context)
+
+
+def _counts(frame: pd.DataFrame) -> dict[str, int]:
+    out = {"episodes": len(frame)}
+    if "patient_id" in frame:
+        out["patients"] = int(frame["patient_id"].nunique())
+    for col in ("label", "readmitted_30d"):
+        if col in frame and pd.api.types.is_numeric_dtype(frame[col]):
+            out["events"] = int(frame[col].fillna(0).sum())
+            break
+    return out
+
+
+def _describe(
+    client: Any,
+    name: str,
+    version: str,
+    params: Mapping[str, Any],
+    metrics: Mapping[str, float],
+    fingerprint: Mapping[str, Any],
+    held_out: pd.DataFrame | None,
+) -> None:
+    """Tags (data range, counts, metrics) and a description of a readmission version."""
+    shown = {k: float(v) for k, v in metrics.items() if "/" not in k}
+    tags = {
+        "model": str(params.get("model", "")),
+        "data.start": str(fingerprint.get("start", "")),
+        "data.end": str(fingerprint.get("end", "")),
+        "data.episodes": str(fingerprint.get("n_rows", "")),
+        "data.sha256": str(fingerprint.get("sha256", "")),
+    }
+    if held_out is not None:
+        tags["holdout.episodes"] = str(len(held_out))
+        if "patient_id" in held_out:
+            tags["holdout.patients"] = str(held_out["patient_id"].nunique())
+    tags.update({f"metric.{k}": f"{v:.4g}" for k, v in list(shown.items())[:20]})
+    for key, value in tags.items():
+        client.set_model_version_tag(name, version, key, value)
+    lines = [
+        f"**{tags['model'] or 'readmission model'}**: 30-day readmission risk, trained on "
+        f"{tags['data.episodes'] or '?'} episodes discharged {tags['data.start'] or '?'} to "
+        f"{tags['data.end'] or '?'} (data sha256 {tags['data.sha256'][:12]}).",
+    ]
+    if held_out is not None:
+        lines += ["", f"Held out: {tags['holdout.episodes']} episodes (patient-grouped)."]
+    if shown:
+        lines += ["", "| metric | value |", "|---|---|"]
+        lines += [f"| {k} | {v:.4g} |" for k, v in list(shown.items())[:20]]
+    client.update_model_version(name, version, description="\n".join(lines))
 
 
 def _table_columns(path: Path) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from forecasting.tracking.errors import PromotionRefusedError, TrackingError
 
@@ -13,10 +13,32 @@ if TYPE_CHECKING:
     from mlflow import MlflowClient
     from mlflow.entities.model_registry import ModelVersion
 
-    from forecasting.tracking.review import Review
     from forecasting.tracking.training import BacktestProtocol
 
-Judge = Callable[["ModelVersion", "ModelVersion"], "Review | None"]
+
+class Reviewed(Protocol):
+    """What a judge returns: a review of a challenger against the champion."""
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """Why the challenger must not be promoted (empty: it may be)."""
+        ...
+
+    @property
+    def basis(self) -> str:
+        """How both were put on the same footing, in words."""
+        ...
+
+    def value(self, who: str) -> float:
+        """The compared metric of ``champion`` or ``challenger``."""
+        ...
+
+    def refusal(self) -> str:
+        """One line saying why the promotion is refused."""
+        ...
+
+
+Judge = Callable[["ModelVersion", "ModelVersion"], "Reviewed | None"]
 """Compares ``(champion, challenger)`` on the same footing (:mod:`forecasting.tracking.review`)."""
 
 CHAMPION = "champion"
