@@ -171,3 +171,11 @@ class SeriesFallbackWarning(ForecastingWarning):
             listed += f"; and {more} more"
         n = len(items)
         return f"{self.model}: {n} series fell back to the seasonal naive forecast: {listed}"
+
+
+class HolidayCalendarWarning(ForecastingWarning):
+    """The default (English) holiday calendar meets data whose holidays look like another's.
+
+    Raised when no calendar was configured and the days off of another country move the data
+    clearly while England's do not; the message names the suggested calendar and the fix.
+    """

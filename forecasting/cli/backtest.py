@@ -92,6 +92,10 @@ def backtest_command(
         horizon=horizon,
         resample=resample,
     )
+    if holidays is None:  # the configured calendar: say if the data follows another
+        from forecasting.features.holiday_signal import warn_if_other_calendar
+
+        warn_if_other_calendar(frame, country, subdiv)
     with executor_from_options(workers, scheduler) as executor:
         result = backtest_with_progress(
             frame, names, horizon, step, windows, refit_every, country, subdiv, executor

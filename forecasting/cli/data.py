@@ -215,9 +215,14 @@ def check(
     """Validate a demand file and print a short report: sites, dates, gaps, segments, problems."""
     from forecasting.config import load_config
     from forecasting.data.check import check_demand_file
+    from forecasting.features.holiday_signal import (
+        DEFAULT_CALENDAR,
+        calendar_message,
+        check_calendar,
+    )
 
     cfg = load_config(config)
-    _, report = check_demand_file(
+    frame, report = check_demand_file(
         file,
         mapping=column_mapping(cfg, site_col, date_col, target_col, extra_cols, site_name),
         default_site=site_name,
@@ -227,8 +232,15 @@ def check(
         resample="daily" if resample is ResampleTo.daily else None,
         segment_gap_days=cfg.segment_gap_days,
     )
+    country, subdiv = cfg.holidays.country, cfg.holidays.subdiv
+    calendar = check_calendar(frame, country, subdiv)
+    calendar_line = calendar_message(calendar, (country, subdiv) == DEFAULT_CALENDAR)
     if fmt is ReportFormat.json:
-        typer.echo(json.dumps(report.as_dict(), indent=2, default=str))
+        data = report.as_dict() | {
+            "holiday_calendar": calendar.configured,
+            "holiday_calendar_suggested": calendar.suggested,
+        }
+        typer.echo(json.dumps(data, indent=2, default=str))
         return
     from forecasting.cli.render import report_table, report_title
 
@@ -240,6 +252,7 @@ def check(
         console.print(plain(missing), soft_wrap=True)
     if report.columns:
         console.print("Other columns: " + plain(", ".join(report.columns)))
+    console.print(plain(calendar_line), soft_wrap=True)
     if report.problems:
         console.print(f"[yellow]{len(report.problems)} problem(s):[/]")
         for p in report.problems:
