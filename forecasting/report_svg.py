@@ -4,8 +4,8 @@ Top panel: the last weeks of observed attendances, the forecast mean with its 50
 each forecast day's surge line and a light shading in the colour of the day's recommended level.
 Bottom panel, one column per forecast day: the chance of a surge (bars, left axis), the forecast
 bed occupancy (line with dots, right axis) with the comfort and ceiling lines labelled on the
-chart, and a cell per day holding the level as text on its colour. Drawing 100 sites takes well
-under a second; matplotlib took about 3 s a site.
+chart, and a cell per day holding the level as text on its colour. About 9 KB and 10 ms a site;
+the matplotlib figure it replaces took about 1 s of CPU a site.
 """
 
 from __future__ import annotations
