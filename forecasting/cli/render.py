@@ -9,9 +9,9 @@ from __future__ import annotations
 import io
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from types import SimpleNamespace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from rich import box
@@ -189,23 +189,25 @@ def _lines(cfg: Config | None) -> tuple[float, ...]:
     return occupancy_lines(cfg or _default_config())
 
 
-def _day_cell(r: pd.Series, lines: tuple[float, ...], review: bool) -> str:
-    """One site-day: a value per line of :data:`CELL_KEY` (Rich markup, values escaped)."""
+def _day_cell(r: Mapping[Hashable, Any], lines: tuple[float, ...], review: bool) -> Text:
+    """One site-day: a value per line of :data:`CELL_KEY` (a Text: no markup to parse)."""
     from forecasting.escalation.wording import format_occupancy
 
     level = int(r["level"])
     style = LEVEL_STYLES[level]
-    cell = [
-        f"[{style}]{level}[/]",
+    cell = Text(str(level), style=style)
+    rest = [
         _num(r["attendances_mean"], ".0f"),
         f"{_num(r['attendances_q0.05'], '.0f')}–{_num(r['attendances_q0.95'], '.0f')}",
         _percent(r["p_surge"]),
-        escape(format_occupancy(float(r["occupancy"]), lines)),
+        format_occupancy(float(r["occupancy"]), lines),
     ]
+    cell.append("\n" + "\n".join(rest))
     if review:
-        n = _num(float(r["electives_to_review"]), ".0f")
-        cell.append(f"[{style}]{n}[/]" if level >= MIN_REVIEW_LEVEL else "")
-    return "\n".join(cell)
+        cell.append("\n")
+        if level >= MIN_REVIEW_LEVEL:
+            cell.append(_num(float(r["electives_to_review"]), ".0f"), style=style)
+    return cell
 
 
 MIN_REVIEW_LEVEL = 3
@@ -244,15 +246,19 @@ def warnings_table(
     names, lines = site_names_of(w, cfg), _lines(cfg)
     key_width = max(len(k) for k in (*CELL_KEY, REVIEW_KEY))
     t.add_column("site", min_width=key_width, overflow="fold")
-    shown = sorted(w["date"].unique()) if days is None else [pd.Timestamp(d) for d in days]
+    shown = [pd.Timestamp(d) for d in (sorted(w["date"].unique()) if days is None else days)]
     for d in shown:
         t.add_column(pd.Timestamp(d).strftime("%a %d"), justify="right", no_wrap=True)
+    listed = w[w["site_id"].isin(sites[:max_sites])]
+    rows = {(r["site_id"], r["date"]): r for r in listed.to_dict(orient="records")}
+    reviewed = set(listed.loc[listed["level"] >= MIN_REVIEW_LEVEL, "site_id"])
     for site in sites[:max_sites]:
-        g = w[w["site_id"] == site].set_index("date")
-        review = bool((g["level"] >= MIN_REVIEW_LEVEL).any())
+        review = site in reviewed
         t.add_row(Text(site_label(site, names), style="bold"), *[""] * len(shown))
         key = [*CELL_KEY, REVIEW_KEY] if review else list(CELL_KEY)
-        cells = [_day_cell(g.loc[d], lines, review) if d in g.index else "" for d in shown]
+        cells: list[Text | str] = [
+            _day_cell(rows[site, d], lines, review) if (site, d) in rows else "" for d in shown
+        ]
         t.add_row("\n".join(key), *cells)
         t.add_section()
     if len(sites) > max_sites:
@@ -273,13 +279,13 @@ def warnings_tables(
     """
     days = [pd.Timestamp(d) for d in sorted(pd.to_datetime(warnings["date"]).unique())]
     probe = Console(width=_UNBOUNDED, file=io.StringIO())
-    for per in range(len(days), 0, -1):
-        n = math.ceil(len(days) / per)
+    tables = [warnings_table(warnings, max_sites, cfg, days)]
+    for n in range(2, len(days) + 1):
+        if all(Measurement.get(probe, probe.options, tb).minimum <= width for tb in tables):
+            break
         size = math.ceil(len(days) / n)  # balanced: 7 days in two tables are 4 + 3
         runs = [days[i : i + size] for i in range(0, len(days), size)]
         tables = [warnings_table(warnings, max_sites, cfg, run) for run in runs]
-        if all(Measurement.get(probe, probe.options, tb).minimum <= width for tb in tables):
-            break
     return tables
 
 
@@ -296,8 +302,11 @@ def warning_reasons(
     lines = []
     w = warnings.assign(site_id=warnings["site_id"].astype(str))
     names = site_names_of(w, cfg)
-    for site, g in list(w.groupby("site_id", sort=True))[:max_sites]:
-        top = g.sort_values(["level", "date"], ascending=[False, True]).iloc[0]
+    # each site's highest level, its first day at that level; sites in id order
+    tops = w.sort_values(["site_id", "level", "date"], ascending=[True, False, True])
+    tops = tops.drop_duplicates("site_id").head(max_sites)
+    for top in tops.to_dict(orient="records"):
+        site = top["site_id"]
         level = int(top["level"])
         style = LEVEL_STYLES[level]
         label = escape(site_label(str(site), names))

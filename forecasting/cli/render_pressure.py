@@ -25,6 +25,13 @@ from forecasting.national.summary import headline_levels, level_counts
 PRESSURE_KEY = "L occ%"  # second header line of each day: level, then occupancy
 
 
+def _cell(level: int, occupancy: float, lines: tuple[float, ...]) -> Text:
+    """``"3 92.4"``: the level (in its colour), then the occupancy in percent."""
+    cell = Text(str(level), style=LEVEL_STYLES[level])
+    cell.append(" " + format_occupancy(occupancy, lines).rstrip("%"))
+    return cell
+
+
 def pressure_table(
     warnings: pd.DataFrame, title: str, max_sites: int = 40, cfg: Config | None = None
 ) -> Table:
@@ -43,28 +50,24 @@ def pressure_table(
     )
     t.add_column("trust", overflow="fold")
     t.add_column("top\nL", justify="right", no_wrap=True)
-    days = sorted(pd.to_datetime(warnings["date"]).unique())
+    days = [pd.Timestamp(d) for d in sorted(pd.to_datetime(warnings["date"]).unique())]
     for d in days:
-        t.add_column(f"{pd.Timestamp(d):%a %d}\n{PRESSURE_KEY}", justify="right", no_wrap=True)
+        t.add_column(f"{d:%a %d}\n{PRESSURE_KEY}", justify="right", no_wrap=True)
     w = warnings.assign(
         site_id=warnings["site_id"].astype(str), date=pd.to_datetime(warnings["date"])
     )
     names, lines = site_names_of(w, cfg), occupancy_lines(cfg or Config())
     heads = headline_levels(w).set_index("site_id")
-    for site, head in heads.head(max_sites).iterrows():
-        g = w[w["site_id"] == site].set_index("date")
-        cells = []
-        for d in days:
-            if d not in g.index:
-                cells.append("")
-                continue
-            r = g.loc[d]
-            level = int(r["level"])
-            occ = format_occupancy(float(r["occupancy"]), lines).rstrip("%")
-            cells.append(f"[{LEVEL_STYLES[level]}]{level}[/] {escape(occ)}")
-        top = int(head["level"])
+    shown = heads.head(max_sites)
+    listed = w.loc[w["site_id"].isin(shown.index), ["site_id", "date", "level", "occupancy"]]
+    cell_of = {
+        (site, day): _cell(int(level), float(occ), lines)
+        for site, day, level, occ in listed.itertuples(index=False)
+    }
+    for site, top in zip(shown.index, shown["level"].astype(int), strict=True):
+        cells = [cell_of.get((site, d), "") for d in days]
         label = Text(site_label(str(site), names))
-        t.add_row(label, f"[{LEVEL_STYLES[top]}]{top}[/]", *cells)
+        t.add_row(label, Text(str(top), style=LEVEL_STYLES[top]), *cells)
     if len(heads) > max_sites:
         t.add_row(f"… {len(heads) - max_sites} more", "", *[""] * len(days))
     counts = level_counts(heads).sort_index(ascending=False)
