@@ -175,3 +175,54 @@ def test_readmission_run_when_features_carry_ids_refuses_before_logging(episodes
     with pytest.raises(PrivacyError, match=r"scores.csv has column 'episode_id'"):
         log_readmission_run(cfg, params={}, metrics={}, artifacts=[scores])
     assert not (tmp_path / "m.db").exists()
+
+
+@pytest.fixture(scope="module")
+def registry_flow(episodes, tmp_path_factory):
+    """Two readmission bundles through the CLI: a champion and a reviewed challenger."""
+    from typer.testing import CliRunner
+
+    from forecasting.cli import readmission
+
+    folder = tmp_path_factory.mktemp("registry-flow")
+    episodes.to_csv(folder / "episodes.csv", index=False)
+    uri = empty_store(tmp_path_factory, folder / "store" / "mlflow.db")
+    config = folder / "config.yaml"
+    config.write_text(f"mlflow:\n  tracking_uri: {uri}\n")
+    runner = CliRunner()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(folder)
+        for kind in ("logistic", "lace"):
+            args = ["train", "--data", "episodes.csv", "--model-type", kind, "--no-compare"]
+            args += ["--out", f"{kind}/latest.joblib", "--config", str(config)]
+            result = runner.invoke(readmission.app, args)
+            assert result.exit_code == 0, result.output
+    return folder, uri
+
+
+def test_readmission_registry_when_scanned_has_no_identifier_in_datasets_tags_descriptions(
+    registry_flow, episodes, tmp_path
+):
+    folder, uri = registry_flow
+    ids = _ids(episodes)
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    versions = client.search_model_versions("name = 'ed-readmission'")
+    assert sorted(str(v.version) for v in versions) == ["1", "2"]
+    texts: list[object] = []
+    for version in versions:
+        texts += [version.description, *version.tags.items()]
+        run = client.get_run(version.run_id)
+        texts += [*run.data.tags.items(), *run.data.params.items()]
+        for item in run.inputs.dataset_inputs:
+            d = item.dataset
+            texts += [d.name, d.digest, d.source, d.schema, d.profile, *item.tags]
+        local = client.download_artifacts(version.run_id, "", str(tmp_path / str(version.version)))
+        files = [p for p in Path(local).rglob("*") if p.is_file()]
+        assert any(p.name == "comparison.md" for p in files) == (str(version.version) == "2")
+        for path in files:
+            assert not found_ids(contents(path), ids), path
+    assert "Review against the champion" in repr(texts)  # the scan covers the review
+    assert not found_ids(repr(texts).encode(), ids)
+    for path in (folder / "store").rglob("*"):  # the database and every stored file
+        if path.is_file():
+            assert not found_ids(contents(path), ids), path
