@@ -294,3 +294,18 @@ def test_warnings_when_today_is_nowcast_split_eight_days_into_two_runs_of_four()
         ["Tue", "01", "Wed", "02", "Thu", "03", "Fri", "04"],
         ["Sat", "05", "Sun", "06", "Mon", "07", "Tue", "08"],
     ]
+
+
+def test_warnings_when_more_than_30_sites_show_the_30_most_pressed_and_say_so():
+    sites = tuple(f"R{i:02d}" for i in range(32))
+    w = _warnings(sites=sites).assign(level=1, occupancy=0.8)
+    w.loc[w["site_id"].isin(["R30", "R31"]), "level"] = 4
+    text = _render(w, terminal=False)
+    _check_fits(text)
+    shown = [x.split()[0] for x in text.splitlines() if x.startswith("R") and len(x.split()) == 1]
+    assert shown == [f"R{i:02d}" for i in range(28)] + ["R30", "R31"]
+    assert (
+        "The 30 most pressed sites (highest level, then occupancy); 2 more: --format json "
+        "lists all." in _flat(text)
+    )
+    assert "R31 Wed 02, level 4" in text and "R29 Wed 02" not in text

@@ -149,6 +149,7 @@ WARNINGS_CAPTION = (
     "admissions to review for deferral (never {never} work)."
 )
 DEFAULT_WIDTH = 80
+MAX_SITES = 30  # sites in the terminal grid and reasons; JSON and CSV have them all
 _UNBOUNDED = 10_000  # measuring width: a table's true minimum, not one clamped to the screen
 
 
@@ -175,6 +176,21 @@ def site_names_of(warnings: pd.DataFrame, cfg: Config | None) -> dict[str, str]:
         )
     out.update(site_names(cfg))
     return out
+
+
+def shown_sites(warnings: pd.DataFrame, max_sites: int = MAX_SITES) -> list[str]:
+    """The sites of the terminal grid, in id order: all, or the ``max_sites`` most pressed.
+
+    Most pressed: highest level over the days, then highest forecast occupancy, then id.
+    """
+    ids = warnings["site_id"].astype(str)
+    if ids.nunique() <= max_sites:
+        return sorted(ids.unique())
+    peak = warnings.assign(site_id=ids).groupby("site_id")[["level", "occupancy"]].max()
+    peak = peak.reset_index().sort_values(
+        ["level", "occupancy", "site_id"], ascending=[False, False, True]
+    )
+    return sorted(peak["site_id"].head(max_sites))
 
 
 def _default_config() -> Config:
@@ -215,7 +231,7 @@ MIN_REVIEW_LEVEL = 3
 
 def warnings_table(
     warnings: pd.DataFrame,
-    max_sites: int = 30,
+    max_sites: int = MAX_SITES,
     cfg: Config | None = None,
     days: Sequence[pd.Timestamp] | None = None,
 ) -> Table:
@@ -229,7 +245,7 @@ def warnings_table(
     Args:
         warnings: Warning rows (``site_id``, ``date``, ``level``, attendances, ``p_surge``,
             ``occupancy``, ``electives_to_review``).
-        max_sites: Sites shown; a last line says how many more there are.
+        max_sites: Sites shown (the first in id order).
         cfg: Site names and occupancy lines (defaults: no names, the default lines).
         days: The days (columns) to show; default all.
     """
@@ -242,17 +258,17 @@ def warnings_table(
     w = warnings.assign(
         site_id=warnings["site_id"].astype(str), date=pd.to_datetime(warnings["date"])
     )
-    sites = sorted(w["site_id"].unique())
+    sites = shown_sites(w, max_sites)
     names, lines = site_names_of(w, cfg), _lines(cfg)
     key_width = max(len(k) for k in (*CELL_KEY, REVIEW_KEY))
     t.add_column("site", min_width=key_width, overflow="fold")
     shown = [pd.Timestamp(d) for d in (sorted(w["date"].unique()) if days is None else days)]
     for d in shown:
         t.add_column(pd.Timestamp(d).strftime("%a %d"), justify="right", no_wrap=True)
-    listed = w[w["site_id"].isin(sites[:max_sites])]
+    listed = w[w["site_id"].isin(sites)]
     rows = {(r["site_id"], r["date"]): r for r in listed.to_dict(orient="records")}
     reviewed = set(listed.loc[listed["level"] >= MIN_REVIEW_LEVEL, "site_id"])
-    for site in sites[:max_sites]:
+    for site in sites:
         review = site in reviewed
         t.add_row(Text(site_label(site, names), style="bold"), *[""] * len(shown))
         key = [*CELL_KEY, REVIEW_KEY] if review else list(CELL_KEY)
@@ -261,15 +277,13 @@ def warnings_table(
         ]
         t.add_row("\n".join(key), *cells)
         t.add_section()
-    if len(sites) > max_sites:
-        t.add_row(f"… and {len(sites) - max_sites} more sites (--format json lists all)")
     return t
 
 
 def warnings_tables(
     warnings: pd.DataFrame,
     width: int = DEFAULT_WIDTH,
-    max_sites: int = 30,
+    max_sites: int = MAX_SITES,
     cfg: Config | None = None,
 ) -> list[Table]:
     """The warnings grid fitted to ``width`` columns.
@@ -296,15 +310,16 @@ def warnings_key(cfg: Config | None = None) -> str:
 
 
 def warning_reasons(
-    warnings: pd.DataFrame, max_sites: int = 30, cfg: Config | None = None
+    warnings: pd.DataFrame, max_sites: int = MAX_SITES, cfg: Config | None = None
 ) -> list[str]:
     """Per site, the reasons of its highest-level day (the first such day), Rich markup."""
     lines = []
     w = warnings.assign(site_id=warnings["site_id"].astype(str))
     names = site_names_of(w, cfg)
     # each site's highest level, its first day at that level; sites in id order
-    tops = w.sort_values(["site_id", "level", "date"], ascending=[True, False, True])
-    tops = tops.drop_duplicates("site_id").head(max_sites)
+    tops = w[w["site_id"].isin(shown_sites(w, max_sites))]
+    tops = tops.sort_values(["site_id", "level", "date"], ascending=[True, False, True])
+    tops = tops.drop_duplicates("site_id")
     for top in tops.to_dict(orient="records"):
         site = top["site_id"]
         level = int(top["level"])
@@ -413,6 +428,13 @@ def show_warnings(
         if i:
             console.print()
         console.print(table, width=width)
+    more = warnings["site_id"].astype(str).nunique() - MAX_SITES
+    if more > 0:
+        console.print(
+            f"The {MAX_SITES} most pressed sites (highest level, then occupancy); {more} more: "
+            "--format json lists all.",
+            width=width,
+        )
     console.print(Text(warnings_key(cfg)), width=width)
     console.print("[bold]Why[/] (each site's highest level):", width=width)
     for line in warning_reasons(warnings, cfg=cfg):
