@@ -153,6 +153,13 @@ def test_assess_when_beds_short_advises_review_within_deferrable(synth):
     assert (weekdays["electives_to_review"] == weekdays["electives_deferrable"]).all()
     assert weekdays["advice"].str.startswith("Review ").all()
     assert (w.loc[w["electives_to_review"] == 0, "advice"] == "").all()
+    # the table's "to review" count in the same words as the reasons and the JSON
+    row = weekdays.iloc[0]
+    n, d = int(row["electives_to_review"]), int(row["electives_deferrable"])
+    assert row["advice"] == (
+        f"Review {n} of {d} deferrable elective admissions for deferral (never cancer or "
+        "urgent work) to keep occupancy below 92%"
+    )
 
 
 def test_to_records_when_dumped_is_json_with_iso_dates(synth, cfg, forecast):
