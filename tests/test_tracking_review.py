@@ -251,3 +251,15 @@ def test_promote_when_challenger_worse_on_surge_brier_is_refused(tmp_path_factor
     assert len(client.search_model_versions(f"name = '{NAME}'")) == 2
     assert client.get_run(again.run_id).data.tags["registration"] == "skipped: same as version 2"
     assert review_version(cfg, client, uri, NAME, "2") is None  # the champion itself
+
+
+def test_judge_when_challenger_is_the_champion_as_logged_refuses_the_tie():
+    frame, champ, _ = _surge_case()
+    noisy = champ.assign(**{q: champ[q] + 1e-6 for q in ["mean", *QUANTILES]})
+    logged = noisy.round(3)  # what backtest.csv keeps
+    table = compare_backtests(logged, noisy, frame, "pinball")
+    overall = table[table["scope"] == "overall"].iloc[0]
+    assert overall["pinball_challenger"] == overall["pinball_champion"]
+    reasons = judge(table, "pinball", tolerance=0.05, brier_tolerance=0.01)
+    value = overall["pinball_champion"]
+    assert reasons == [f"overall pinball {value:.4g} does not beat the champion's {value:.4g}"]

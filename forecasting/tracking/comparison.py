@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.data import schema
+from forecasting.forecast_frame import QUANTILE_COLUMNS
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -21,6 +22,7 @@ BRIER = "brier"
 KEYS = (schema.SITE, "cutoff", schema.DATE, "horizon")
 MAX_REASONS = 6
 MAX_SITES_CHARTED = 40
+DECIMALS = 3  # the precision of the logged backtest.csv
 
 
 def compare_backtests(
@@ -188,7 +190,14 @@ def comparison_chart(
 
 
 def _keyed(bt: pd.DataFrame, label: str) -> pd.DataFrame:
+    """Rows with an observed ``y``, typed alike, forecasts at the precision logged.
+
+    ``backtest.csv`` keeps 3 decimals: a backtest held in memory is rounded the same way, so
+    that a model compared with its own logged backtest ties exactly (no rounding noise).
+    """
     out = bt.dropna(subset=["y"]).copy()
+    forecasts = [c for c in ("mean", *QUANTILE_COLUMNS, "y") if c in out]
+    out[forecasts] = out[forecasts].astype(float).round(DECIMALS)
     out[schema.SITE] = out[schema.SITE].astype(str)
     out["cutoff"] = pd.to_datetime(out["cutoff"])
     out[schema.DATE] = pd.to_datetime(out[schema.DATE])
