@@ -156,7 +156,7 @@ def select_ours(spec: str, horizon: int, dataset: str) -> dict[str, object]:
     else:
         models = ours.our_models(horizon)
     if spec.strip().lower() == "all":
-        return models
+        return {k: v for k, v in models.items() if k.removeprefix("ours: ") in ours.BENCHMARKED}
     chosen = {}
     for want in (s.strip().lower() for s in spec.split(",") if s.strip()):
         hits = [k for k in models if want in (k.lower(), k.lower().removeprefix("ours: "))]
