@@ -245,5 +245,5 @@ def test_ui_cli_when_started_serves_this_store_prints_address_and_stops(folder, 
     assert result.exit_code == 0, result.output
     assert calls["start"][:2] == (f"sqlite:///{folder / 'mlflow.db'}", port)
     assert calls["up"] == f"http://127.0.0.1:{port}" and calls["stop"]
-    assert f"MLflow UI: http://127.0.0.1:{port}" in result.stdout
-    assert "pick 'Model training'" in result.stdout
+    assert f"MLflow UI: http://127.0.0.1:{port}/#/?workflowType=machine_learning" in result.stdout
+    assert "the 'Model training' view" in result.stdout

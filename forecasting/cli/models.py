@@ -36,7 +36,11 @@ from forecasting.cli.execution import SchedulerOpt, WorkersOpt, executor_from_op
 if TYPE_CHECKING:
     pass
 
-UI_HINT = "In the UI, pick 'Model training' (it opens on GenAI)."
+CLASSIC_VIEW = "/#/?workflowType=machine_learning"
+UI_HINT = (
+    "MLflow opens on its GenAI view: pick 'Model training' at the top of the sidebar, or add "
+    f"{CLASSIC_VIEW} to the address."
+)
 
 
 def quiet_mlflow() -> None:
@@ -241,7 +245,11 @@ def ui_command(
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         server.wait_until_up(address, proc)
-        console.print(f"[bold]MLflow UI: {address}[/]  {UI_HINT} Ctrl-C stops it.", soft_wrap=True)
+        console.print(
+            f"[bold]MLflow UI: {address}{CLASSIC_VIEW}[/] (the 'Model training' view; "
+            "to review a challenger: Models, then its version). Ctrl-C stops it.",
+            soft_wrap=True,
+        )
         proc.wait()
     except KeyboardInterrupt:
         console.print("Stopping the MLflow UI.")
