@@ -264,3 +264,27 @@ def test_judge_when_challenger_is_the_champion_as_logged_refuses_the_tie():
     reasons = judge(table, "pinball", tolerance=0.05, brier_tolerance=0.01)
     value = overall["pinball_champion"]
     assert reasons == [f"overall pinball {value:.4g} does not beat the champion's {value:.4g}"]
+
+
+def test_promote_when_champion_cannot_be_rescored_refuses_saying_why(tmp_path_factory, monkeypatch):
+    folder = tmp_path_factory.mktemp("impossible")
+    monkeypatch.chdir(folder)
+    uri = empty_store(tmp_path_factory, folder / "mlflow.db")
+    frame, _, _ = _surge_case()
+    short = config_from_dict({"horizon": 3, "mlflow": {"tracking_uri": uri}})
+    week = config_from_dict({"horizon": 7, "mlflow": {"tracking_uri": uri}})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ShortHistoryWarning)
+        train_demand_model(frame, short, model="snaive", windows=2)
+        second = train_demand_model(frame.iloc[:-5], week, model="snaive", windows=2)
+    expected = (
+        "cannot score champion version 1 on the challenger's backtest (different data): it "
+        "forecasts 3 days ahead and the challenger's backtest needs 7"
+    )
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    version = client.get_model_version(NAME, second.model_version)
+    assert version.tags["review.verdict"].startswith(f"not reviewed: {expected}")
+    assert f"Not reviewed: {expected}" in version.description
+    with pytest.raises(PromotionRefusedError, match=r"forecasts 3 days ahead and the challenger"):
+        promote(week)
+    assert str(client.get_model_version_by_alias(NAME, "champion").version) == "1"
