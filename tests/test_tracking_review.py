@@ -288,3 +288,28 @@ def test_promote_when_champion_cannot_be_rescored_refuses_saying_why(tmp_path_fa
     with pytest.raises(PromotionRefusedError, match=r"forecasts 3 days ahead and the challenger"):
         promote(week)
     assert str(client.get_model_version_by_alias(NAME, "champion").version) == "1"
+
+
+def test_backtest_run_when_logged_has_datasets_and_window_steps_per_model(
+    tmp_path_factory, monkeypatch
+):
+    from forecasting.tracking import log_backtest_run
+
+    folder = tmp_path_factory.mktemp("backtest-run")
+    monkeypatch.chdir(folder)
+    uri = empty_store(tmp_path_factory, folder / "mlflow.db")
+    cfg = config_from_dict({"mlflow": {"tracking_uri": uri}})
+    frame, champ, chall = _surge_case()
+    bt = pd.concat([champ.assign(model="wide"), chall.assign(model="sharp")], ignore_index=True)
+    run = log_backtest_run(bt, frame, cfg, {"models": ["wide", "sharp"], "step": 7})
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    inputs = client.get_run(run.run_id).inputs.dataset_inputs
+    names = sorted((i.tags[0].value, i.dataset.name) for i in inputs)
+    assert names == [
+        ("backtest", "backtest 5 cutoffs 2024-01-16..2024-02-13"),
+        ("training", "demand 1 sites 2023-01-01..2024-02-24"),
+    ]
+    for model in ("wide", "sharp"):
+        history = client.get_metric_history(run.run_id, f"{model}/window/brier")
+        assert [m.step for m in history] == [0, 1, 2, 3, 4]
+    assert client.list_artifacts(run.run_id, "data") == []  # a backtest run stores no data copy

@@ -54,11 +54,11 @@ def demand_dataset(frame: pd.DataFrame, name: str, source: str | None = None) ->
     return from_pandas(frame, source=resolved, name=name, targets=target, digest=digest)
 
 
-def log_demand_datasets(frame: pd.DataFrame, bt: pd.DataFrame, model_id: str | None = None) -> Any:
+def log_demand_datasets(frame: pd.DataFrame, bt: pd.DataFrame, store_data: bool = True) -> Any:
     """Log the training data (``training``) and the scored backtest days (``backtest``).
 
-    The training frame is also stored as :data:`DATA_ARTIFACT`, so that a later promotion can
-    re-score the champion on exactly this data.
+    With ``store_data`` the frame is also stored as :data:`DATA_ARTIFACT` (the datasets'
+    source), so that a later promotion can re-score the champion on exactly this data.
 
     Returns:
         The backtest dataset (metrics may be linked to it).
@@ -66,11 +66,13 @@ def log_demand_datasets(frame: pd.DataFrame, bt: pd.DataFrame, model_id: str | N
     import mlflow
 
     run = mlflow.active_run()
-    source = None if run is None else f"{run.info.artifact_uri.rstrip('/')}/{DATA_ARTIFACT}"
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / Path(DATA_ARTIFACT).name
-        frame.to_parquet(path, index=False)
-        mlflow.log_artifact(str(path), artifact_path=str(Path(DATA_ARTIFACT).parent))
+    source = None
+    if store_data and run is not None:
+        source = f"{run.info.artifact_uri.rstrip('/')}/{DATA_ARTIFACT}"
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / Path(DATA_ARTIFACT).name
+            frame.to_parquet(path, index=False)
+            mlflow.log_artifact(str(path), artifact_path=str(Path(DATA_ARTIFACT).parent))
     start, end = _range(frame)
     sites = int(frame[schema.SITE].nunique())
     training = demand_dataset(frame, f"demand {sites} sites {start}..{end}", source)

@@ -208,6 +208,7 @@ def log_backtest_run(
     """
     import mlflow
 
+    from forecasting.tracking.datasets import log_demand_datasets
     from forecasting.tracking.fingerprint import frame_fingerprint
     from forecasting.tracking.store import use_experiment, using_store
 
@@ -219,7 +220,8 @@ def log_backtest_run(
         with mlflow.start_run(run_name=run_name or "backtest") as run:
             log_context(cfg, "backtest", params, frame_fingerprint(frame))
             mlflow.set_tag("forecasting.best_model", best)
-            mlflow.log_metrics(demand_metrics(tables, per_model=True))
+            scored = log_demand_datasets(frame, bt, store_data=False)
+            mlflow.log_metrics(demand_metrics(tables, per_model=True), dataset=scored)
             log_window_metrics(bt, frame, per_model=True)
             log_demand_artifacts(bt, frame, tables, chart_model=best)
     return TrackedRun(run.info.run_id)
