@@ -6,18 +6,30 @@ registry reachable, the cached copy is used only if its hash is the registry's; 
 is downloaded again, and the download is checked against the same hash. With the registry
 down, the cache is used only if its hash matches the one in its meta file and neither file
 (nor their folder) can be written by anyone but the current user.
+
+The morning run is fast: with a local SQLite store whose champion is the cached version, the
+alias, version and recorded hash are read with one read-only SQLite query and the cached copy
+is loaded without importing MLflow (about 2 s of imports and client set-up saved). Anything
+else (a tracking server, a new champion, a store the query does not understand) goes through
+the MLflow client as before.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import pickle
+import posixpath
+import sqlite3
+import sys
 import tempfile
 import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
+from urllib.request import pathname2url
 
 from forecasting.config import Config
 from forecasting.errors import ForecastingError
@@ -27,7 +39,6 @@ from forecasting.tracking.errors import (
     RegistryUnavailableWarning,
     UntrustedModelError,
 )
-from forecasting.tracking.pyfunc import FORECASTER_FILE
 from forecasting.tracking.registry import CHAMPION, client_for, version_by_alias
 from forecasting.tracking.store import (
     HEALTH_TIMEOUT,
@@ -47,6 +58,12 @@ from forecasting.trust import (
 )
 
 DEFAULT_CACHE = Path(".forecasting") / "champion"
+FORECASTER_FILE = "forecaster.pkl"
+"""The pickled forecaster in a logged model (``forecasting.tracking.pyfunc.FORECASTER_FILE``,
+repeated here so that loading the champion does not import ``mlflow.pyfunc``)."""
+MLFLOW_DEFAULT_DB = "mlflow.db"
+"""MLflow's own default store (in the working folder) when no URI is set and ``./mlruns``
+holds no file store."""
 
 
 @dataclass(frozen=True)
@@ -89,12 +106,15 @@ def load_champion(
         StoreError: If the configured store is unusable (file store, damaged SQLite file).
     """
     name = cfg.mlflow.model_name
-    uri = resolve_tracking_uri(cfg)
+    uri = tracking_uri(cfg)
     if not is_remote(uri):
         check_store(uri, configured=bool(cfg.mlflow.tracking_uri))
     cache = Path(cache_dir)
     problem = _unavailable(uri, timeout)
     if problem is None:
+        quick = _cached_champion(uri, name, cache)
+        if quick is not None:
+            return quick
         try:
             client = client_for(uri)
             version = version_by_alias(client, name, CHAMPION)
@@ -112,6 +132,107 @@ def load_champion(
         except Exception as exc:  # network or server failure: any of them means "unavailable"
             problem = f"registry at {uri} failed: {' '.join(str(exc).split())[:200]}"
     return _from_cache(name, cache, problem, remote=is_remote(uri))
+
+
+def tracking_uri(cfg: Config) -> str:
+    """The store :func:`~forecasting.tracking.store.resolve_tracking_uri` names, cheaply.
+
+    The same string, without importing MLflow when it is not loaded yet: the config's URI,
+    else ``MLFLOW_TRACKING_URI``, else MLflow's default, ``mlflow.db`` in the working folder
+    (as MLflow spells it: ``sqlite:///`` and the absolute path, URL-quoted). A ``./mlruns``
+    folder with an old file store in it (where MLflow chooses differently) is left to MLflow.
+    """
+    if cfg.mlflow.tracking_uri or "mlflow" in sys.modules:
+        return resolve_tracking_uri(cfg)
+    env = os.environ.get("MLFLOW_TRACKING_URI")
+    if env:
+        return env
+    if _has_file_store(Path("mlruns")):
+        return resolve_tracking_uri(cfg)
+    return "sqlite:///" + posixpath.abspath(pathname2url(os.path.abspath(MLFLOW_DEFAULT_DB)))
+
+
+def _has_file_store(folder: Path) -> bool:
+    """Whether ``folder`` holds experiments of an MLflow file store (``<digits>/meta.yaml``)."""
+    try:
+        with os.scandir(folder) as entries:
+            return any(
+                e.is_dir() and e.name.isdigit() and os.path.lexists(Path(e.path) / "meta.yaml")
+                for e in entries
+            )
+    except OSError:
+        return False
+
+
+def registry_record(db: Path, name: str) -> dict[str, str | None] | None:
+    """The champion's version, run and recorded hash, read from a local SQLite store.
+
+    One read-only query, no MLflow import. ``None`` whenever the answer is not certain (no
+    champion, several workspaces, a schema this query does not know, a locked or damaged
+    file): the caller then asks MLflow.
+
+    Returns:
+        ``{"version", "run_id", "sha256"}`` (``sha256`` from the version's tag, else the
+        run's; ``None`` if neither has one).
+    """
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)) as conn:
+            rows = conn.execute(
+                "SELECT v.version, v.run_id FROM registered_model_aliases a "
+                "JOIN model_versions v ON v.name = a.name AND v.version = a.version "
+                "WHERE a.name = ? AND a.alias = ?",
+                (name, CHAMPION),
+            ).fetchall()
+            if len(rows) != 1:
+                return None
+            version, run_id = rows[0]
+            tag = conn.execute(
+                "SELECT value FROM model_version_tags WHERE name = ? AND version = ? AND key = ?",
+                (name, version, HASH_TAG),
+            ).fetchall()
+            if not tag and run_id:
+                tag = conn.execute(
+                    "SELECT value FROM tags WHERE run_uuid = ? AND key = ?", (run_id, HASH_TAG)
+                ).fetchall()
+    except sqlite3.Error:
+        return None
+    if len(tag) > 1:
+        return None
+    digest = str(tag[0][0]).lower() if tag and tag[0][0] else None
+    return {"version": str(version), "run_id": run_id, "sha256": digest}
+
+
+def _cached_champion(uri: str, name: str, cache: Path) -> LoadedChampion | None:
+    """The cached copy, if a local store's champion is that version with that hash; else None.
+
+    The same checks as a registry load that finds its cache current (version, run, store and
+    the SHA-256 the registry recorded), with the registry read by :func:`registry_record`.
+    """
+    db = sqlite_path(uri)
+    if db is None:
+        return None
+    record = registry_record(db, name)
+    if record is None or record["sha256"] is None:
+        return None
+    cached = _read_meta(cache, name)
+    meta = {"name": name, "version": record["version"], "run_id": record["run_id"]}
+    if cached is None or any(cached.get(k) != v for k, v in {**meta, "tracking_uri": uri}.items()):
+        return None
+    model_path = cache / f"{name}.pkl"
+    try:
+        data = model_path.read_bytes()
+    except OSError:
+        return None
+    if sha256_bytes(data) != record["sha256"]:
+        return None
+    return LoadedChampion(
+        model=_unpickle(data, model_path),
+        ref=f"models:/{name}@{CHAMPION}",
+        version=str(record["version"]),
+        run_id=record["run_id"],
+        source="registry",
+        cached_at=str(cached.get("cached_at")),
+    )
 
 
 def _recorded_hash(client: Any, version: Any) -> str | None:
