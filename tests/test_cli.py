@@ -246,3 +246,15 @@ def test_demo_subprocess_when_run_in_empty_folder_succeeds(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "readmission rate" in proc.stdout
     assert (tmp_path / "forecasting-demo" / "demand.csv").is_file()
+    # everything the demo writes, its MLflow store included, stays in its folder
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["forecasting-demo"]
+    assert (tmp_path / "forecasting-demo" / "mlflow.db").is_file()
+    assert (tmp_path / "forecasting-demo" / "mlruns").is_dir()
+    assert "cd forecasting-demo && forecasting daily --data demand.csv" in proc.stdout
+    # the morning command the demo suggests finds the demo's store and keeps its files there
+    daily = _run(["daily", "--data", "demand.csv"], tmp_path / "forecasting-demo")
+    assert daily.returncode == 0, daily.stderr
+    assert "models:/ed-demand@champion (version 1)" in daily.stdout
+    assert (tmp_path / "forecasting-demo" / "forecasting-warnings.db").is_file()
+    assert (tmp_path / "forecasting-demo" / ".forecasting" / "champion").is_dir()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["forecasting-demo"]

@@ -1,4 +1,11 @@
-"""``forecasting demo``: the whole job on embedded defaults, from a fresh install."""
+"""``forecasting demo``: the whole job on embedded defaults, from a fresh install.
+
+Everything the demo writes stays in its ``--out`` folder (default ``forecasting-demo/``): the
+data, the backtest, the warnings and the report, and its own MLflow store (``mlflow.db``, with
+the artifacts in ``mlruns/`` beside it). The folder is a working folder of its own: from inside
+it, ``forecasting daily --data demand.csv`` and ``forecasting ui`` find the demo's store by
+default, and keep their warning history and champion cache there too.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +19,12 @@ import typer
 from forecasting.cli.common import cli_command, console, plain
 
 DEMO_MODELS = ("snaive", "ensemble")
+STORE_FILE = "mlflow.db"
+
+
+def demo_store_uri(out: Path) -> str:
+    """The demo's own MLflow store: ``mlflow.db`` in its output folder (an absolute URI)."""
+    return "sqlite:///" + str((out / STORE_FILE).resolve())
 
 
 @cli_command
@@ -24,7 +37,11 @@ def demo(
     windows: Annotated[int, typer.Option("--windows", min=1, help="Backtest windows.")] = 8,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
 ) -> None:
-    """Synthesise data, backtest, train and register a model, then issue today's warnings."""
+    """Synthesise data, backtest, train and register a model, then issue today's warnings.
+
+    Everything is written to --out: data, backtest, warnings, report and the demo's own MLflow
+    store (mlflow.db and mlruns/); nothing else in the working folder changes.
+    """
     from forecasting.cli.backtest import backtest_with_progress
     from forecasting.cli.models import quiet_mlflow
     from forecasting.cli.render import (
@@ -34,7 +51,7 @@ def demo(
         report_title,
         show_warnings,
     )
-    from forecasting.config import Config, load_sites
+    from forecasting.config import Config, MlflowConfig, load_sites
     from forecasting.daily import daily_warnings
     from forecasting.data.check import check_demand_file
     from forecasting.data.export import write_synth
@@ -74,13 +91,14 @@ def demo(
 
     console.print("\n[bold]3. Train and register[/] the ensemble on all history (MLflow)")
     quiet_mlflow()
-    cfg = Config(sites=load_sites(paths["sites"]))
+    store = MlflowConfig(tracking_uri=demo_store_uri(out))  # inside --out, not the cwd
+    cfg = Config(sites=load_sites(paths["sites"]), mlflow=store)
     with console.status("Training on all history and logging the run…"):
         trained = train_demand_model(frame, cfg, model="ensemble", backtest_frame=bt)
     console.print(
         f"Registered {plain(cfg.mlflow.model_name)} version {trained.model_version} "
         f"(alias {trained.alias}) in {plain(resolve_tracking_uri(cfg))}; "
-        "browse it with: forecasting ui",
+        f"browse it with: cd {plain(out)} && forecasting ui",
         soft_wrap=True,
     )
 
@@ -107,7 +125,9 @@ def demo(
         soft_wrap=True,
     )
     console.print(
-        "\nEvery morning: [bold]forecasting daily --data " + plain(paths["demand"]) + "[/]"
-        " (after [bold]forecasting train --data …[/] once)",
+        f"\nEverything is in {plain(out)}/. Every morning, from inside it: [bold]cd "
+        f"{plain(out)} && forecasting daily --data {plain(paths['demand'].name)}[/] (its model "
+        "store, warning history and model cache stay there; with your own data, run "
+        "[bold]forecasting train --data …[/] once first)",
         soft_wrap=True,
     )
