@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,6 +50,42 @@ class CalendarFeatures:
         return pd.DataFrame(out, index=d)
 
 
+@lru_cache(maxsize=16)
+def country_calendar(country: str) -> Any:
+    """The ``holidays`` class of one country, loaded from its own module, or ``None``.
+
+    ``holidays.country_holidays`` imports ``holidays.countries``, whose ``__init__`` imports
+    every country's module (about 250; 0.2-0.5 s, most of the package's cost). The class is the
+    same code loaded from its file alone (under a private module name) and gives the same days
+    (tests compare them); ``None`` (use ``country_holidays``) if the registry does not name the
+    country or its module cannot be loaded on its own.
+    """
+    import importlib.util
+
+    from holidays.registry import COUNTRIES
+
+    found = [(module, names[0]) for module, names in COUNTRIES.items() if country in names[1:]]
+    if len(found) != 1:
+        return None
+    module, class_name = found[0]
+    loaded = sys.modules.get(f"holidays.countries.{module}")
+    if loaded is not None:
+        return getattr(loaded, class_name, None)
+    try:
+        spec = importlib.util.find_spec("holidays")
+        if spec is None or spec.origin is None:
+            return None
+        path = Path(spec.origin).parent / "countries" / f"{module}.py"
+        own = importlib.util.spec_from_file_location(f"_forecasting_holidays_{module}", path)
+        if own is None or own.loader is None:
+            return None
+        loaded = importlib.util.module_from_spec(own)
+        own.loader.exec_module(loaded)
+    except Exception:  # any failure: the package's own loader (slower, same days)
+        return None
+    return getattr(loaded, class_name, None)
+
+
 @lru_cache(maxsize=64)
 def holiday_dates(country: str, subdiv: str | None, first: int, last: int) -> pd.DatetimeIndex:
     """Public holidays of years ``first..last`` (``holidays`` package), sorted.
@@ -56,8 +95,13 @@ def holiday_dates(country: str, subdiv: str | None, first: int, last: int) -> pd
     """
     import holidays
 
+    years = range(first, last + 1)
     try:
-        cal = holidays.country_holidays(country, subdiv=subdiv, years=range(first, last + 1))
+        calendar = country_calendar(country)
+        if calendar is None:
+            cal = holidays.country_holidays(country, subdiv=subdiv, years=years)
+        else:
+            cal = calendar(years=years, subdiv=subdiv)
     except NotImplementedError as exc:
         raise ValueError(
             f"unknown holiday calendar country={country!r} subdiv={subdiv!r} ({exc}). Fix: use "
