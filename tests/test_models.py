@@ -138,3 +138,13 @@ def test_backtest_when_models_named_by_mapping_keeps_them_apart(panel):
     bt = backtest(panel, models, horizon=7, step=7, windows=2)
     assert sorted(bt["model"].unique()) == ["fortnightly", "weekly"]
     assert len(bt) == 2 * 2 * 2 * 7
+
+
+def test_ets_default_when_built_by_library_or_registry_is_the_same_calendar_model() -> None:
+    from forecasting.models import make_model
+
+    library = ETSForecaster()
+    registry = make_model("ets", 7)
+    assert library.get_params() == registry.get_params()
+    assert (library.name, registry.name) == ("ets", "ets")
+    assert ETSForecaster(calendar=False).name == "ets-plain"

@@ -271,20 +271,20 @@ class ETSForecaster(Forecaster):
     Args:
         season: Season length in days.
         max_history_days: Fit on at most this many recent days (bounds fit time).
-        calendar: Remove annual Fourier and holiday effects before smoothing.
+        calendar: Remove annual Fourier and holiday effects before smoothing (the default,
+            as the registry's ``ets``; ``False`` gives plain ETS, named ``ets-plain``).
         fourier_k: Annual harmonics when ``calendar`` is on.
         country: Public-holiday country (``holidays`` code).
         subdiv: Its subdivision, or ``None``.
     """
 
-    name = "ets"
     latest_segment_only = True  # per site, from the latest segment
 
     def __init__(
         self,
         season: int = 7,
         max_history_days: int = 1100,
-        calendar: bool = False,
+        calendar: bool = True,
         fourier_k: int = 3,
         country: str = "GB",
         subdiv: str | None = "ENG",
@@ -295,6 +295,15 @@ class ETSForecaster(Forecaster):
         self.fourier_k = fourier_k
         self.country = country
         self.subdiv = subdiv
+
+    @property
+    def name(self) -> str:
+        """``ets`` with the calendar adjustment, ``ets-plain`` without (unless set)."""
+        return getattr(self, "_name", None) or ("ets" if self.calendar else "ets-plain")
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._name = value
 
     def _regressors(self, dates: pd.DatetimeIndex) -> np.ndarray:
         from forecasting.models.regressors import calendar_regressors
