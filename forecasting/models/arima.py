@@ -471,11 +471,17 @@ def forecast_site(fit: SiteFit, horizon: int, params: ArimaParams) -> pd.DataFra
     """
     dates = future_dates(fit.last_date, horizon)
     exog = _regressors_for(dates, fit.columns, params)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        prediction = fit.results.get_forecast(horizon, exog=exog)
-    mu = np.asarray(prediction.predicted_mean, dtype=float)
-    sd = np.sqrt(np.maximum(np.asarray(prediction.var_pred_mean, dtype=float), 0.0))
+    moments = state_forecast(fit.results, exog @ fit.params[: exog.shape[1]], horizon)
+    if moments is None:  # a state space this recursion does not cover: statsmodels' own
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            prediction = fit.results.get_forecast(horizon, exog=exog)
+        moments = (
+            np.asarray(prediction.predicted_mean, dtype=float),
+            np.asarray(prediction.var_pred_mean, dtype=float),
+        )
+    mu = moments[0]
+    sd = np.sqrt(np.maximum(moments[1], 0.0))
     out = pd.DataFrame(
         {
             "cutoff": fit.last_date,
@@ -487,6 +493,44 @@ def forecast_site(fit: SiteFit, horizon: int, params: ArimaParams) -> pd.DataFra
     for q, column in zip(QUANTILES, QUANTILE_COLUMNS, strict=True):
         out[column] = _inverse(mu + stats.norm.ppf(q) * sd, fit.lam)
     return out
+
+
+def state_forecast(
+    results: Any, intercept: np.ndarray, horizon: int
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Mean and variance of the next ``horizon`` observations from a filtered state space.
+
+    What statsmodels' ``get_forecast`` computes after a filter pass, without building a model
+    and results for the forecast days (most of a site's forecast time): from the last
+    predicted state ``a`` and its covariance ``P``, each day ``mean = d + Z a`` and
+    ``var = Z P Z' + H``, then ``a = T a + c`` and ``P = T P T' + R Q R'``. ``intercept`` is
+    ``d`` of the forecast days (the regression part, ``exog @ beta``).
+
+    Returns:
+        ``(mean, variance)``, or ``None`` when a system matrix varies in time (then use
+        ``get_forecast``).
+    """
+    fr = getattr(results, "filter_results", results)
+    names = ("design", "obs_cov", "transition", "state_intercept", "selection", "state_cov")
+    mats: list[Any] = [getattr(fr, name, None) for name in names]
+    state = getattr(fr, "predicted_state", None)
+    cov = getattr(fr, "predicted_state_cov", None)
+    if state is None or cov is None or any(m is None or m.shape[-1] != 1 for m in mats):
+        return None
+    Z, H, T, c, R, Q = (np.asarray(m[..., 0], dtype=np.float64) for m in mats)
+    if Z.shape[0] != 1:
+        return None
+    a = np.asarray(state[:, -1], dtype=float)
+    P = np.asarray(cov[:, :, -1], dtype=float)
+    RQR = R @ Q @ R.T
+    mean = np.empty(horizon)
+    var = np.empty(horizon)
+    for h in range(horizon):
+        mean[h] = intercept[h] + (Z @ a)[0]
+        var[h] = (Z @ P @ Z.T)[0, 0] + H[0, 0]
+        a = T @ a + c
+        P = T @ P @ T.T + RQR
+    return mean, var
 
 
 # --------------------------------------------------------------------------- regressors
