@@ -91,6 +91,7 @@ def test_train_when_first_model_under_name_becomes_champion(folder, first):
 
 def test_train_cli_when_champion_exists_registers_challenger(folder, first, second):
     assert "version 2, alias challenger" in second.stdout
+    assert "Review against the champion: refused: overall pinball" in second.stdout
     assert "forecasting promote" in second.stdout
     assert _aliases(folder) == {"champion": "1", "challenger": "2"}
 

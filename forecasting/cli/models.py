@@ -17,6 +17,7 @@ from forecasting.cli.common import (
     console,
     exit_with,
     fail,
+    plain,
     progress_bar,
 )
 from forecasting.cli.data import (
@@ -122,6 +123,12 @@ def train_command(
         f"{done} [bold]{cfg.mlflow.model_name}[/] version {result.model_version}, {held}.",
         soft_wrap=True,
     )
+    if result.alias == "challenger" and result.registered:
+        from forecasting.tracking.library import review_verdict
+
+        verdict = review_verdict(cfg, str(result.model_version))
+        if verdict:
+            console.print(f"Review against the champion: {plain(verdict)}", soft_wrap=True)
     if result.alias == "champion":
         console.print(f"Next: forecasting daily --data {data}")
     else:

@@ -123,3 +123,19 @@ def promote(
                 reason=reason,
                 judge=judge,
             )
+
+
+def review_verdict(cfg: Config, version: str, name: str | None = None) -> str | None:
+    """The verdict of a version's review against the champion (tag ``review.verdict``).
+
+    ``passes``, ``refused: …`` or ``not reviewed: …``; ``None`` if the version was not
+    reviewed (it is the first one, or became champion).
+    """
+    from forecasting.tracking.registry import client_for
+    from forecasting.tracking.review import VERDICT_TAG
+    from forecasting.tracking.store import using_store
+
+    with using_store(cfg, check=False) as uri:
+        tags = client_for(uri).get_model_version(name or cfg.mlflow.model_name, version).tags
+    verdict = (tags or {}).get(VERDICT_TAG)
+    return None if verdict is None else str(verdict)
