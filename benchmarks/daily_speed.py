@@ -153,8 +153,12 @@ def prepare(work: Path, sites: int) -> tuple[Path, Path]:
     return data / "demand.csv", folder
 
 
-def run_once(demand: Path, folder: Path, history: Path) -> dict[str, Any]:
-    """One timed ``forecasting daily`` in a fresh process; its parts."""
+def run_once(demand: Path, folder: Path, history: Path, code: Path | None = None) -> dict[str, Any]:
+    """One timed ``forecasting daily`` in a fresh process; its parts.
+
+    ``code``: a folder holding another version of the ``forecasting`` package (e.g. from
+    ``git archive``) to run instead of the installed one.
+    """
     report = folder / "daily-timing.json"
     args = ["daily", "--data", str(demand), "--history", str(history)]
     code = (
@@ -169,7 +173,7 @@ def run_once(demand: Path, folder: Path, history: Path) -> dict[str, Any]:
             stdout=out,
             stderr=subprocess.PIPE,
             text=True,
-            env={**os.environ, "COLUMNS": "80"},
+            env={**os.environ, "COLUMNS": "80", **({"PYTHONPATH": str(code)} if code else {})},
         )
     wall = time.time() - start
     if proc.returncode not in (0, 1):
@@ -194,6 +198,12 @@ def main() -> None:
     parser.add_argument("--work", type=Path, required=True, help="Folder for data and stores.")
     parser.add_argument("--sites", type=int, nargs="+", default=[100, 300])
     parser.add_argument("--repeat", type=int, default=3, help="Timed runs per site count.")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="Folder with an earlier version of the package (git archive REV forecasting | "
+        "tar -x -C DIR): timed in turn with the current one, same data and champion.",
+    )
     args = parser.parse_args()
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -203,17 +213,23 @@ def main() -> None:
         demand, folder = prepare(work, sites)
         history = folder / "history.db"
         first = run_once(demand, folder, history)  # after training: the MLflow download
-        runs = [run_once(demand, folder, history) for _ in range(args.repeat)]
-        rows.append((sites, first, runs))
+        runs, before = [], []
+        for _ in range(args.repeat):  # alternated, so that both see the same load
+            if args.baseline:
+                before.append(run_once(demand, folder, history, args.baseline.resolve()))
+            runs.append(run_once(demand, folder, history))
+        if before:
+            rows.append((f"{sites} (baseline)", None, before))
+        rows.append((str(sites), first, runs))
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print()
     head = ["sites", "wall s", "CPU s", *PARTS, "first run s"]
     print("| " + " | ".join(head) + " |")
     print("|" + "|".join("---:" for _ in head) + "|")
     for sites, first, runs in rows:
-        cells = [str(sites), f"{_median(runs, 'wall'):.2f}", f"{_median(runs, 'cpu'):.2f}"]
+        cells = [sites, f"{_median(runs, 'wall'):.2f}", f"{_median(runs, 'cpu'):.2f}"]
         cells += [f"{_part(runs, p):.2f}" for p in PARTS]
-        cells.append(f"{first['wall']:.2f}")
+        cells.append("" if first is None else f"{first['wall']:.2f}")
         print("| " + " | ".join(cells) + " |")
     print(
         f"\nmedian of {args.repeat} runs each; 'first run': the first daily after training "
