@@ -96,23 +96,28 @@ def promote(
         client = registry.client_for(uri)
         name = config.mlflow.model_name
 
-        def judge(champion: Any, challenger: Any) -> Any:
-            found = stored_review(
-                config, client, name, challenger, champion, tolerance, brier_tolerance
-            )
-            if found is not None:
-                return found
-            return review_version(
-                config,
-                client,
-                uri,
-                name,
-                str(challenger.version),
-                tolerance=tolerance,
-                brier_tolerance=brier_tolerance,
-                champion=champion,
-            )
+        done: dict[tuple[str, str], Any] = {}
 
+        def judge(champion: Any, challenger: Any) -> Any:
+            key = (str(champion.version), str(challenger.version))
+            if key not in done:
+                done[key] = stored_review(
+                    config, client, name, challenger, champion, tolerance, brier_tolerance
+                ) or review_version(
+                    config,
+                    client,
+                    uri,
+                    name,
+                    str(challenger.version),
+                    tolerance=tolerance,
+                    brier_tolerance=brier_tolerance,
+                    champion=champion,
+                )
+            return done[key]
+
+        # a review may re-score the champion (minutes): do it before taking the store's lock,
+        # under which the aliases are read again (a review of another pair is made there)
+        _review_first(client, name, version, judge)
         with store_lock(uri):  # one alias move at a time
             return registry.promote(
                 client,
@@ -123,6 +128,25 @@ def promote(
                 reason=reason,
                 judge=judge,
             )
+
+
+def _review_first(client: Any, name: str, version: str | None, judge: Any) -> None:
+    """Run ``judge`` on the current (champion, challenger) pair, if both exist; errors wait."""
+    from forecasting.tracking.registry import CHALLENGER, version_by_alias
+
+    champion = version_by_alias(client, name, CHAMPION)
+    if champion is None:
+        return
+    try:
+        challenger = (
+            version_by_alias(client, name, CHALLENGER)
+            if version is None
+            else client.get_model_version(name, version)
+        )
+        if challenger is not None and str(challenger.version) != str(champion.version):
+            judge(champion, challenger)
+    except Exception:  # any failure is met again under the lock and reported from there
+        return
 
 
 def review_verdict(cfg: Config, version: str, name: str | None = None) -> str | None:
