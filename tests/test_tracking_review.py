@@ -239,6 +239,10 @@ def test_promote_when_challenger_worse_on_surge_brier_is_refused(tmp_path_factor
     assert "is worse than champion version 1 where it matters" in str(refused.value)
     assert "surge Brier 0.0814 vs 0.0049" in str(refused.value)
     assert str(client.get_model_version_by_alias(NAME, "champion").version) == "1"
+    (folder / "plain.yaml").write_text(f"mlflow:\n  tracking_uri: {uri}\n")
+    by_cli = runner.invoke(cli, ["promote", "--config", "plain.yaml", "--tolerance", "1.0"])
+    assert by_cli.exit_code == 3, by_cli.output
+    assert "surge Brier 0.0814 vs 0.0049 (+0.0765, tolerance 0.01)" in by_cli.stderr
     looser = promote(cfg, brier_tolerance=0.5)  # the tolerance is the reviewer's to set
     assert (looser.version, looser.previous) == ("2", "1")
     assert looser.basis is not None and looser.basis.startswith("the same data (sha256")
