@@ -16,6 +16,7 @@ from forecasting.models.arima import (
     FALLBACK_ORDERS,
     ArimaForecaster,
     ArimaParams,
+    FilteredState,
     state_forecast,
 )
 
@@ -46,15 +47,20 @@ def test_state_forecast_when_compared_with_get_forecast_agrees_to_1e_9(pair):
     columns = ("const", *arima.calendar_regressors(dates[:2]).columns)
     exog = arima._regressors_for(dates, columns, p)
     z = 5 + 0.1 * np.sin(np.arange(n) * 2 * np.pi / 7) + rng.normal(0, 0.1, n)
-    params = _params(arima._model(z, exog[:n], pair), exog.shape[1], rng)
-    results = arima._filter(z, exog[:n], pair, params)
+    model = arima._model(z, exog[:n], pair)
+    params = _params(model, exog.shape[1], rng)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        expected = results.get_forecast(HORIZON, exog=exog[n:])
-    moments = state_forecast(results, exog[n:] @ params[: exog.shape[1]], HORIZON)
-    assert moments is not None
-    np.testing.assert_allclose(moments[0], expected.predicted_mean, rtol=0, atol=1e-9)
-    np.testing.assert_allclose(moments[1], expected.var_pred_mean, rtol=0, atol=1e-9)
+        expected = model.filter(params, cov_type="none").get_forecast(HORIZON, exog=exog[n:])
+    state = arima._filter(z, exog[:n], pair, params)
+    assert isinstance(state, FilteredState)
+    intercept = exog[n:] @ params[: exog.shape[1]]
+    for source in (state, pickle.loads(pickle.dumps(state))):
+        moments = state_forecast(source, intercept, HORIZON)
+        assert moments is not None
+        np.testing.assert_allclose(moments[0], expected.predicted_mean, rtol=0, atol=1e-9)
+        np.testing.assert_allclose(moments[1], expected.var_pred_mean, rtol=0, atol=1e-9)
+    assert len(pickle.dumps(state)) < 10_000  # statsmodels results: ~100 kB here
 
 
 def test_arima_predict_when_fitted_and_rolled_forward_equals_statsmodels_path(monkeypatch):
@@ -64,8 +70,11 @@ def test_arima_predict_when_fitted_and_rolled_forward_equals_statsmodels_path(mo
     model = ArimaForecaster(max_history_days=400).fit(demand[demand["date"] <= cut])
     outputs = []
     for use_state in (True, False):
-        if not use_state:
+        if not use_state:  # as before: statsmodels results, get_forecast
             monkeypatch.setattr(arima, "state_forecast", lambda *args: None)
+            monkeypatch.setattr(arima.FilteredState, "of", classmethod(lambda cls, r: None))
+            model = ArimaForecaster(max_history_days=400).fit(demand[demand["date"] <= cut])
+            assert not isinstance(next(iter(model.fits_.values())).results, FilteredState)
         copy = pickle.loads(pickle.dumps(model))  # the fitted state, each time
         outputs.append((copy.predict(HORIZON), copy.update(demand).predict(HORIZON)))
     cols = ["mean", "q0.05", "q0.5", "q0.95"]

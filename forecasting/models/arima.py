@@ -155,7 +155,8 @@ class SiteFit:
             :func:`update_site` passes this very array on unchanged.
         columns: Names of the regressors, in the order of the regression parameters.
         lam: Box-Cox lambda (0 for ``log1p``, 1 for ``none``).
-        results: statsmodels results filtered through ``last_date`` (forecasts start there).
+        results: The filter's end state through ``last_date`` (forecasts start there): a
+            :class:`FilteredState` (statsmodels results in models pickled before it).
         last_date: The last day of the history the state has seen (the cutoff).
         aic: AIC on the common sample of the search.
         converged: Whether the optimiser reported convergence.
@@ -628,8 +629,8 @@ def _seasonal_random_walk(z: np.ndarray, exog: np.ndarray, beta: np.ndarray) -> 
 def _filter(z: np.ndarray, exog: np.ndarray, pair: OrderPair, params_all: np.ndarray) -> Any:
     """Kalman filter with fixed parameters (``sigma2`` last, not concentrated).
 
-    Only what out-of-sample forecasting needs is kept (the per-day filtered and predicted state
-    histories are dropped): the pickled state shrinks about tenfold, to a few hundred kB a site.
+    Only what out-of-sample forecasting needs is kept: a :class:`FilteredState` (statsmodels'
+    results only if a system matrix varied in time, which SARIMAX's do not).
     """
     from statsmodels.tsa.statespace import kalman_filter as kf
 
@@ -643,7 +644,48 @@ def _filter(z: np.ndarray, exog: np.ndarray, pair: OrderPair, params_all: np.nda
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return _model(z, exog, pair).filter(params_all, cov_type="none", conserve_memory=keep_less)
+        model = _model(z, exog, pair)
+        state = FilteredState.of(
+            model.filter(params_all, return_ssm=True, conserve_memory=keep_less)
+        )
+        if state is not None:
+            return state
+        return model.filter(params_all, cov_type="none", conserve_memory=keep_less)
+
+
+_SYSTEM = ("design", "obs_cov", "transition", "state_intercept", "selection", "state_cov")
+
+
+@dataclass(frozen=True)
+class FilteredState:
+    """The end of a Kalman filter pass: all that out-of-sample forecasts need.
+
+    The last predicted state and its covariance, and the (time-invariant) system matrices,
+    under the names statsmodels' filter results give them, so :func:`state_forecast` reads
+    both. A few kB a site where statsmodels' results, which keep the model and its data, took
+    about 370 kB (the champion's pickle, its hash and its loading shrink with it).
+    """
+
+    predicted_state: np.ndarray
+    predicted_state_cov: np.ndarray
+    design: np.ndarray
+    obs_cov: np.ndarray
+    transition: np.ndarray
+    state_intercept: np.ndarray
+    selection: np.ndarray
+    state_cov: np.ndarray
+
+    @classmethod
+    def of(cls, results: Any) -> FilteredState | None:
+        """The end state of statsmodels filter results; ``None`` if a matrix varies in time."""
+        mats = {name: np.asarray(getattr(results, name)) for name in _SYSTEM}
+        if any(m.shape[-1] != 1 for m in mats.values()):
+            return None
+        return cls(
+            predicted_state=np.array(results.predicted_state[:, -1:], dtype=float),
+            predicted_state_cov=np.array(results.predicted_state_cov[:, :, -1:], dtype=float),
+            **{name: np.array(m, dtype=float) for name, m in mats.items()},
+        )
 
 
 # --------------------------------------------------------------------------- data and transforms
