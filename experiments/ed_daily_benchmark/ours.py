@@ -48,6 +48,29 @@ def variants(horizon: int, country: str, subdiv: str | None) -> dict[str, Foreca
             refit_after_validation=True,
             name="ensemble-recent4-refit",
         ),
+        "ours: ensemble-recent4-refit-cal": EnsembleForecaster(
+            members(*three),
+            weighting="recent",
+            power=4.0,
+            refit_after_validation=True,
+            calibrate=True,
+            name="ensemble-recent4-refit-cal",
+        ),
+        "ours: ensemble-recent4-cal": EnsembleForecaster(
+            members(*three),
+            weighting="recent",
+            power=4.0,
+            calibrate=True,
+            name="ensemble-recent4-cal",
+        ),
+        "ours: ensemble4-recent4-refit-cal": EnsembleForecaster(
+            members(*three, "lightgbm"),
+            weighting="recent",
+            power=4.0,
+            refit_after_validation=True,
+            calibrate=True,
+            name="ensemble4-recent4-refit-cal",
+        ),
         "ours: ensemble4-recent4": EnsembleForecaster(
             members(*three, "lightgbm"), weighting="recent", power=4.0, name="ensemble4-recent4"
         ),
