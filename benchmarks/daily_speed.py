@@ -122,7 +122,11 @@ def child(argv: list[str], report: Path, started: float) -> None:
     clock.parts["imports"] = clock.importing
     clock.parts["other"] = total - sum(v for k, v in clock.parts.items() if k != "other")
     usage = resource.getrusage(resource.RUSAGE_SELF)
+    import forecasting
+
     result = {
+        "package": str(Path(forecasting.__file__).parent),
+        "mlflow_imported": "mlflow" in sys.modules,
         "code": code,
         "wall": total,
         "cpu": usage.ru_utime + usage.ru_stime,
@@ -153,10 +157,12 @@ def prepare(work: Path, sites: int) -> tuple[Path, Path]:
     return data / "demand.csv", folder
 
 
-def run_once(demand: Path, folder: Path, history: Path, code: Path | None = None) -> dict[str, Any]:
+def run_once(
+    demand: Path, folder: Path, history: Path, package: Path | None = None
+) -> dict[str, Any]:
     """One timed ``forecasting daily`` in a fresh process; its parts.
 
-    ``code``: a folder holding another version of the ``forecasting`` package (e.g. from
+    ``package``: a folder holding another version of the ``forecasting`` package (e.g. from
     ``git archive``) to run instead of the installed one.
     """
     report = folder / "daily-timing.json"
@@ -173,12 +179,20 @@ def run_once(demand: Path, folder: Path, history: Path, code: Path | None = None
             stdout=out,
             stderr=subprocess.PIPE,
             text=True,
-            env={**os.environ, "COLUMNS": "80", **({"PYTHONPATH": str(code)} if code else {})},
+            env={
+                **os.environ,
+                "COLUMNS": "80",
+                **({"PYTHONPATH": str(package)} if package else {}),
+            },
         )
     wall = time.time() - start
     if proc.returncode not in (0, 1):
         raise RuntimeError(f"daily failed ({proc.returncode}): {proc.stderr[-2000:]}")
     result: dict[str, Any] = json.loads(report.read_text())
+    print(
+        f"  {result['package']}: {wall:.2f} s wall, MLflow imported: {result['mlflow_imported']}",
+        file=sys.stderr,
+    )
     result["wall"] = wall  # includes the interpreter's start-up
     result["parts"]["other"] += wall - sum(result["parts"].values())
     return result
