@@ -31,7 +31,7 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
-    add_completion=False,
+    add_completion=True,
 )
 app.add_typer(data_cli.app, name="data")
 app.command("demo")(demo)

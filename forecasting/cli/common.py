@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import errno
 import functools
+import inspect
+import logging
 import os
 import sqlite3
 import sys
@@ -25,7 +27,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import Any, ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import click
 import typer
@@ -112,7 +114,9 @@ def note(message: str) -> None:
 
 
 def flush_notes() -> None:
-    """Print the queued informational lines to stderr now."""
+    """Print the queued informational lines to stderr now (none with ``--quiet``)."""
+    if console.quiet:
+        _notes.clear()
     while _notes:
         err_console.print(_notes.pop(0), soft_wrap=True)
 
@@ -184,21 +188,71 @@ def _internal_error(exc: BaseException) -> typer.Exit:
     return typer.Exit(EXIT_INTERNAL)
 
 
+QuietOpt = Annotated[
+    bool,
+    typer.Option(
+        "--quiet",
+        "-q",
+        help="Print only errors and machine-readable output: no tables, progress or warnings.",
+    ),
+]
+VerboseOpt = Annotated[
+    bool,
+    typer.Option(
+        "--verbose",
+        "-v",
+        help="Also print every library warning (numerical ones too) and each step's log lines.",
+    ),
+]
+
+
+def _add_verbosity_options(wrapper: Callable[..., Any], func: Callable[..., Any]) -> None:
+    """Give ``wrapper`` the ``-q/--quiet`` and ``-v/--verbose`` options on top of ``func``'s."""
+    sig = inspect.signature(func, eval_str=True)  # real annotations: Typer reads them
+    extra = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=False, annotation=hint)
+        for name, hint in (("quiet", QuietOpt), ("verbose", VerboseOpt))
+    ]
+    wrapper.__signature__ = sig.replace(  # type: ignore[attr-defined]
+        parameters=[*sig.parameters.values(), *extra]
+    )
+    wrapper.__annotations__ = {**func.__annotations__, "quiet": QuietOpt, "verbose": VerboseOpt}
+
+
+@contextmanager
+def _verbosity(quiet: bool, verbose: bool) -> Iterator[None]:
+    """Console and warning settings of ``-q``/``-v`` for one command (restored after)."""
+    if quiet and verbose:
+        raise typer.BadParameter("choose one of --quiet and --verbose")
+    warnings.simplefilter("ignore")
+    if verbose:  # every warning, numerical noise included, and the package's log lines
+        warnings.simplefilter("always")
+        logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+        logging.getLogger("forecasting").setLevel(logging.INFO)
+    elif not quiet:  # users see the library's own, actionable warnings
+        warnings.simplefilter("always", ForecastingWarning)
+    console.quiet = quiet
+    try:
+        yield
+    finally:
+        console.quiet = False
+
+
 def cli_command(func: Callable[P, R]) -> Callable[P, R]:
     """Run a command so failures become one stderr line and a documented exit code.
 
     Library errors, ``OSError`` and ``sqlite3.Error`` exit 2; any other exception is a bug and
     exits 70 (see the module docstring); Ctrl-C exits 130. Informational lines queued with
-    :func:`note` are printed only on success.
+    :func:`note` are printed only on success. Every command also gets ``-q/--quiet`` and
+    ``-v/--verbose``.
     """
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         _notes.clear()
-        with warnings.catch_warnings():
-            # users see the library's own, actionable warnings; numerical noise stays quiet
-            warnings.simplefilter("ignore")
-            warnings.simplefilter("always", ForecastingWarning)
+        quiet = bool(kwargs.pop("quiet", False))
+        verbose = bool(kwargs.pop("verbose", False))
+        with warnings.catch_warnings(), _verbosity(quiet, verbose):
             warnings.showwarning = _show_warning
             try:
                 result = func(*args, **kwargs)
@@ -228,6 +282,8 @@ def cli_command(func: Callable[P, R]) -> Callable[P, R]:
                 raise _internal_error(exc) from None
             _end_notes(True)
             return result
+
+    _add_verbosity_options(wrapper, func)
 
     return wrapper
 
