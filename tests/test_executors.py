@@ -115,7 +115,6 @@ def test_fit_model_when_ensemble_parts_run_in_parallel_equals_plain_fit() -> Non
         "HybridForecaster",
         "ETSForecaster",
         "ArimaForecaster",
-        "LightGBMForecaster",
     ]
     pd.testing.assert_frame_equal(plain, parallel, check_exact=True)
 

@@ -10,7 +10,7 @@ default, and keep their warning history and champion cache there too.
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -50,6 +50,7 @@ def demo(
         report_table,
         report_title,
         show_warnings,
+        site_names,
     )
     from forecasting.config import Config, MlflowConfig, load_sites
     from forecasting.daily import daily_warnings
@@ -95,8 +96,9 @@ def demo(
     cfg = Config(sites=load_sites(paths["sites"]), mlflow=store)
     with console.status("Training on all history and logging the run…"):
         trained = train_demand_model(frame, cfg, model="ensemble", backtest_frame=bt)
+    verb = "Registered" if trained.registered else "Kept (same data and parameters)"
     console.print(
-        f"Registered {plain(cfg.mlflow.model_name)} version {trained.model_version} "
+        f"{verb} {plain(cfg.mlflow.model_name)} version {trained.model_version} "
         f"(alias {trained.alias}) in {plain(resolve_tracking_uri(cfg))}; "
         f"browse it with: cd {plain(out)} && forecasting ui",
         soft_wrap=True,
@@ -116,6 +118,12 @@ def demo(
         out / "report",
         comfort=t.occupancy_comfort,
         ceiling=t.occupancy_ceiling,
+        as_of=result.as_of,
+        issued=datetime.now(UTC),
+        model_ref=(
+            f"models:/{cfg.mlflow.model_name}@{trained.alias} (version {trained.model_version})"
+        ),
+        site_names=site_names(cfg),
     )
     title = "Recommended levels for the next 7 days"
     show_warnings(console, result.warnings, title, cfg, layout_width(console))
