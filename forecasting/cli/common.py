@@ -188,6 +188,15 @@ def _internal_error(exc: BaseException) -> typer.Exit:
     return typer.Exit(EXIT_INTERNAL)
 
 
+PromoteVersionOpt = Annotated[
+    str | None, typer.Option("--version", help="Version to promote (default: challenger).")
+]
+PromoteReasonOpt = Annotated[
+    str | None, typer.Option("--reason", help="Why (needed with --force; kept as a tag).")
+]
+ForcePromoteOpt = Annotated[
+    bool, typer.Option("--force", help="Promote even if the review does not pass.")
+]
 QuietOpt = Annotated[
     bool,
     typer.Option(

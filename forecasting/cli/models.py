@@ -13,6 +13,9 @@ import typer
 
 from forecasting.cli.common import (
     EXIT_PROMOTION_REFUSED,
+    ForcePromoteOpt,
+    PromoteReasonOpt,
+    PromoteVersionOpt,
     cli_command,
     console,
     exit_with,
@@ -141,15 +144,9 @@ def train_command(
 
 @cli_command
 def promote_command(
-    version: Annotated[
-        str | None, typer.Option("--version", help="Version to promote (default: challenger).")
-    ] = None,
-    force: Annotated[
-        bool, typer.Option("--force", help="Promote even if it does not beat the champion.")
-    ] = False,
-    reason: Annotated[
-        str | None, typer.Option("--reason", help="Why (needed with --force; kept as a tag).")
-    ] = None,
+    version: PromoteVersionOpt = None,
+    force: ForcePromoteOpt = False,
+    reason: PromoteReasonOpt = None,
     tolerance: Annotated[
         float | None,
         typer.Option(

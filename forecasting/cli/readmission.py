@@ -10,6 +10,9 @@ import typer
 
 from forecasting.cli.common import (
     EXIT_PROMOTION_REFUSED,
+    ForcePromoteOpt,
+    PromoteReasonOpt,
+    PromoteVersionOpt,
     cli_command,
     console,
     exit_with,
@@ -356,15 +359,9 @@ def _scoring_bundle(model: Path | None, config: Path | None) -> RiskBundle:
 @app.command("promote")
 @cli_command
 def promote(
-    version: Annotated[
-        str | None, typer.Option("--version", help="Version to promote (default: challenger).")
-    ] = None,
-    force: Annotated[
-        bool, typer.Option("--force", help="Promote even if the review does not pass.")
-    ] = False,
-    reason: Annotated[
-        str | None, typer.Option("--reason", help="Why (needed with --force; kept as a tag).")
-    ] = None,
+    version: PromoteVersionOpt = None,
+    force: ForcePromoteOpt = False,
+    reason: PromoteReasonOpt = None,
     brier_tolerance: Annotated[
         float | None,
         typer.Option(
