@@ -20,7 +20,7 @@ import pandas as pd
 
 from forecasting.data import schema
 from forecasting.tracking.fingerprint import frame_fingerprint
-from forecasting.tracking.runs import check_private
+from forecasting.tracking.privacy import check_private
 
 if TYPE_CHECKING:
     from mlflow.data.dataset import Dataset
@@ -99,7 +99,7 @@ def schema_only_dataset(
     from mlflow.data.meta_dataset import MetaDataset
     from mlflow.types.utils import _infer_schema
 
-    from forecasting.tracking.runs import PRIVATE_COLUMNS
+    from forecasting.tracking.privacy import PRIVATE_COLUMNS
 
     class SchemaOnlyDataset(MetaDataset):
         """A :class:`MetaDataset` whose profile is a few counts."""

@@ -10,10 +10,10 @@ from typing import Any
 import pandas as pd
 
 from forecasting.config import Config
+from forecasting.tracking.privacy import check_private
 from forecasting.tracking.runs import (
     TrackedRun,
     anonymous_example,
-    check_private,
     log_context,
     metric_key,
 )

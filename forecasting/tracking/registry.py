@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from mlflow import MlflowClient
     from mlflow.entities.model_registry import ModelVersion
 
-    from forecasting.tracking.training import BacktestProtocol
+    from forecasting.tracking.protocol import BacktestProtocol
 
 
 class Reviewed(Protocol):

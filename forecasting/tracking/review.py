@@ -298,7 +298,7 @@ def _rescore(
 ) -> pd.DataFrame:
     """The champion's model re-estimated at ``cuts`` on ``frame``, with the truth joined."""
     from forecasting.evaluate.backtest import BacktestPlan, join_truth, run_chunk
-    from forecasting.tracking.training import REFIT_EVERY
+    from forecasting.tracking.protocol import REFIT_EVERY
 
     model = _champion_model(client, uri, name, champion)
     own = int(client.get_run(str(champion.run_id)).data.params.get("horizon", horizon))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,6 @@ import pandas as pd
 
 from forecasting import __version__
 from forecasting.config import Config
-from forecasting.tracking.errors import PrivacyError
 
 KIND_TAG = "forecasting.kind"
 SOURCE_TAG = "mlflow.source.name"
@@ -34,7 +33,6 @@ DETAIL_METRICS = ("MAE", "MASE", "pinball", "cov80", "cov90", "brier")
 WINDOW_METRICS = ("pinball", "MAE", "MASE", "cov90", "brier")
 CUTOFFS_TAG = "backtest.cutoffs"
 MAX_TAG_CHARS = 5000
-PRIVATE_COLUMNS = frozenset({"patient_id", "episode_id", "nhs_number", "mrn"})
 MAX_PARAM_CHARS = 500
 
 
@@ -271,20 +269,6 @@ def log_window_metrics(bt: pd.DataFrame, frame: pd.DataFrame, per_model: bool) -
     for i in range(0, len(metrics), 1000):  # MLflow's batch limit
         client.log_batch(run.info.run_id, metrics=metrics[i : i + 1000])
     mlflow.set_tag(CUTOFFS_TAG, tag)
-
-
-def check_private(columns: Iterable[object], where: str) -> None:
-    """Refuse patient identifiers in anything that is about to be logged.
-
-    Raises:
-        PrivacyError: Naming ``where`` and the identifier column.
-    """
-    found = sorted(str(c) for c in columns if str(c).lower() in PRIVATE_COLUMNS)
-    if found:
-        raise PrivacyError(
-            f"{where} has column '{found[0]}': patient identifiers never go to MLflow. "
-            "Fix: drop the identifier columns before logging"
-        )
 
 
 def anonymous_example(features: pd.DataFrame) -> pd.DataFrame:

@@ -64,7 +64,8 @@ def log_sweep(
     from mlflow import MlflowClient
 
     from forecasting.tracking.fingerprint import frame_fingerprint
-    from forecasting.tracking.runs import check_private, log_context
+    from forecasting.tracking.privacy import check_private
+    from forecasting.tracking.runs import log_context
     from forecasting.tracking.store import use_experiment, using_store
 
     check_private(result.table.columns, "the sweep's comparison table")
