@@ -71,6 +71,13 @@ def variants(horizon: int, country: str, subdiv: str | None) -> dict[str, Foreca
             calibrate=True,
             name="ensemble4-recent4-refit-cal",
         ),
+        "ours: ensemble4-recent4-cal": EnsembleForecaster(
+            members(*three, "lightgbm"),
+            weighting="recent",
+            power=4.0,
+            calibrate=True,
+            name="ensemble4-recent4-cal",
+        ),
         "ours: ensemble4-recent4": EnsembleForecaster(
             members(*three, "lightgbm"), weighting="recent", power=4.0, name="ensemble4-recent4"
         ),
