@@ -93,3 +93,8 @@ def test_backtest_when_verbose_still_shows_the_actionable_warning(tmp_path: Path
     out = CliRunner().invoke(app, [*args, "--models", "snaive", "--windows", "2", "--no-track"])
     assert out.exit_code == 0, out.output
     assert "warning:" in out.stderr
+
+
+def test_site_col_help_when_shown_documents_composite_ids() -> None:
+    out = CliRunner().invoke(app, ["data", "check", "--help"], env={"COLUMNS": "200"})
+    assert "--site-col board,priority,nature" in " ".join(out.output.split())

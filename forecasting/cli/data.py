@@ -45,7 +45,12 @@ ConfigOpt = Annotated[
     Path | None, typer.Option("--config", help="YAML config (default: embedded defaults).")
 ]
 SiteColOpt = Annotated[
-    str | None, typer.Option("--site-col", help="Column with the site id (absent: one site).")
+    str | None,
+    typer.Option(
+        "--site-col",
+        help="Column with the site id (absent: one site). Several columns, comma-separated "
+        "(--site-col board,priority,nature), make one composite id joined by '/' (AB/red/1).",
+    ),
 ]
 DateColOpt = Annotated[str | None, typer.Option("--date-col", help="Column with the day.")]
 TargetColOpt = Annotated[
