@@ -10,9 +10,9 @@ import pytest
 from forecasting.config import config_from_dict
 from forecasting.tracking.errors import PrivacyError, StoreError
 from forecasting.tracking.fingerprint import frame_fingerprint
+from forecasting.tracking.privacy import check_private
 from forecasting.tracking.runs import (
     anonymous_example,
-    check_private,
     flat_params,
     metric_key,
     table_metrics,
