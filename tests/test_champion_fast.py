@@ -170,6 +170,7 @@ def test_load_champion_when_cache_current_imports_no_mlflow(folder):
     assert _probe(folder) == ["registry", "1", "False", "False"]
 
 
+@pytest.mark.slow  # a real MLflow download (5-7 s)
 def test_load_champion_when_champion_moved_loads_the_new_version(folder):
     with sqlite3.connect(folder / "mlflow.db") as conn:
         conn.execute(
@@ -180,6 +181,7 @@ def test_load_champion_when_champion_moved_loads_the_new_version(folder):
     assert _probe(folder) == ["registry", "2", "False", "False"]  # then cached
 
 
+@pytest.mark.slow  # a real MLflow download (5-7 s)
 def test_load_champion_when_cache_changed_downloads_again(folder):
     cached = folder / CACHE / f"{NAME}.pkl"
     cached.write_bytes(cached.read_bytes() + b"\n")
@@ -188,6 +190,7 @@ def test_load_champion_when_cache_changed_downloads_again(folder):
     assert record is not None and sha256_file(cached) == record["sha256"]
 
 
+@pytest.mark.slow  # a real MLflow download (5-7 s)
 def test_load_champion_when_cache_meta_names_another_store_downloads_again(folder):
     meta = folder / CACHE / f"{NAME}.json"
     meta.write_text(meta.read_text().replace("mlflow.db", "other.db"))

@@ -264,7 +264,7 @@ def test_cutoffs_when_panel_has_gaps_skip_windows_that_would_fall_in_them(
 @pytest.mark.parametrize(
     ("step", "windows", "refit_every"),
     [
-        (7, 16, 4),
+        pytest.param(7, 16, 4, marks=pytest.mark.slow),  # ~18 s
         pytest.param(1, 10, 5, marks=pytest.mark.slow),
     ],  # step 1 on a winter-only file: test_cli_beds
 )

@@ -220,6 +220,7 @@ def test_judge_when_challenger_better_on_pinball_worse_on_brier_refuses_for_brie
     assert judge(table, "pinball", tolerance=1.0, brier_tolerance=0.2) == []
 
 
+@pytest.mark.slow  # ~11 s: trains two models into a real store
 def test_promote_when_challenger_worse_on_surge_brier_is_refused(tmp_path_factory, monkeypatch):
     folder = tmp_path_factory.mktemp("brier")
     monkeypatch.chdir(folder)
