@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 NAME = "ed-demand"
 
 
-def _start(folder: Path) -> subprocess.Popen[str]:
+def _start(folder: Path, windows: int) -> subprocess.Popen[str]:
     environ = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     return subprocess.Popen(
         [
@@ -37,7 +37,7 @@ def _start(folder: Path) -> subprocess.Popen[str]:
             "--model",
             "snaive",
             "--windows",
-            "2",
+            str(windows),
         ],
         cwd=folder,
         env=environ,
@@ -47,9 +47,13 @@ def _start(folder: Path) -> subprocess.Popen[str]:
     )
 
 
-def _both(folder: Path) -> list[tuple[int, str, str]]:
-    """Start two trains together; their exit codes, stdout and stderr."""
-    procs = [_start(folder), _start(folder)]
+def _both(folder: Path, windows: tuple[int, int]) -> list[tuple[int, str, str]]:
+    """Start two trains together; their exit codes, stdout and stderr.
+
+    The two differ in their backtest windows: an identical model (same data, parameters and
+    backtest) is deliberately not registered twice.
+    """
+    procs = [_start(folder, w) for w in windows]
     outcomes = []
     for proc in procs:
         out, err = proc.communicate(timeout=600)
@@ -77,7 +81,7 @@ def _printed(stdout: str) -> tuple[str, str | None]:
 
 
 def test_train_when_two_first_runs_at_once_on_new_store_both_succeed(folder):
-    outcomes = _both(folder)
+    outcomes = _both(folder, (2, 3))
     for code, out, err in outcomes:
         assert code == 0, err
         assert "Traceback" not in out + err and "already exists" not in err
@@ -89,7 +93,7 @@ def test_train_when_two_first_runs_at_once_on_new_store_both_succeed(folder):
 
 
 def test_train_when_two_runs_at_once_on_existing_store_report_the_alias_they_hold(folder):
-    outcomes = _both(folder)
+    outcomes = _both(folder, (4, 5))
     for code, out, err in outcomes:
         assert code == 0, err
         assert "Traceback" not in out + err
