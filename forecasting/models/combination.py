@@ -109,14 +109,19 @@ def fit_member(history: pd.DataFrame, member: Forecaster, plan: ValidationPlan) 
     return MemberFit(model, forecasts)
 
 
+def pinball_rows(y: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Mean pinball loss over the forecast frame's quantiles, one value per row of ``q``."""
+    tau = np.asarray(QUANTILES)
+    d = np.asarray(y, dtype=float).reshape(-1, 1) - q
+    return np.maximum(tau * d, (tau - 1.0) * d).mean(axis=1)
+
+
 def member_losses(validation: pd.DataFrame) -> pd.Series:
     """Mean pinball loss of one member's validation forecasts, by ``(site_id, horizon)``."""
     if validation.empty:
         return pd.Series(dtype=float)
     q = validation[list(QUANTILE_COLUMNS)].to_numpy(dtype=float)
-    d = validation["y"].to_numpy(dtype=float)[:, None] - q
-    tau = np.asarray(QUANTILES)
-    loss = np.maximum(tau * d, (tau - 1.0) * d).mean(axis=1)
+    loss = pinball_rows(validation["y"].to_numpy(dtype=float), q)
     keys = validation[[schema.SITE, "horizon"]].astype({schema.SITE: str, "horizon": int})
     return pd.Series(loss, index=pd.MultiIndex.from_frame(keys)).groupby(level=[0, 1]).mean()
 
@@ -150,11 +155,7 @@ def interval_scale(combined: pd.DataFrame, shrink: float) -> float:
         return 1.0
     q = combined[list(QUANTILE_COLUMNS)].to_numpy(dtype=float)
     med = combined["q0.5"].to_numpy(dtype=float)[:, None]
-    y = combined["y"].to_numpy(dtype=float)[:, None]
-    tau = np.asarray(QUANTILES)
-    losses = []
-    for s in SCALE_GRID:
-        d = y - (med + s * (q - med))
-        losses.append(np.maximum(tau * d, (tau - 1.0) * d).mean())
+    y = combined["y"].to_numpy(dtype=float)
+    losses = [pinball_rows(y, med + s * (q - med)).mean() for s in SCALE_GRID]
     best = float(SCALE_GRID[int(np.argmin(losses))])
     return 1.0 + float(shrink) * (best - 1.0)
